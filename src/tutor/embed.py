@@ -1,0 +1,69 @@
+"""The embedding model: one class holding a loaded sentence-transformers model."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from functools import cache
+
+import numpy as np
+
+from tutor.errors import ModelMissingError
+from tutor.models import resolve_embedder_path
+
+
+class Embedder:
+    """Normalised sentence embeddings, so inner product is cosine similarity."""
+
+    def __init__(self, name: str):
+        self.name = name
+        path = resolve_embedder_path(name)
+        # The packaged model is complete on disk; never let a missing hub stall the load.
+        os.environ.setdefault("HF_HUB_OFFLINE", "1" if os.path.isdir(path) else "0")
+        from sentence_transformers import SentenceTransformer
+
+        try:
+            self.model = SentenceTransformer(path, device="cpu")
+        except OSError as exc:
+            raise ModelMissingError(
+                f"Cannot load embedding model '{name}': {exc}. Use the packaged default "
+                "(unset TUTOR_EMBED_MODEL) or a local sentence-transformers folder."
+            ) from exc
+        self.dim = int(self.model.get_embedding_dimension())
+
+    def embed(
+        self,
+        texts: list[str],
+        batch_size: int = 32,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for start in range(0, len(texts), batch_size):
+            batch = texts[start : start + batch_size]
+            out[start : start + len(batch)] = self.model.encode(
+                batch, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True
+            )
+            if progress:
+                progress(start + len(batch), len(texts))
+        return out
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.embed([text])[0]
+
+
+@cache
+def token_counter(name: str) -> Callable[[str], int]:
+    """Count tokens as the embedding model does, so no chunk is silently truncated."""
+    path = resolve_embedder_path(name)
+    tokenizer_file = os.path.join(path, "tokenizer.json")
+    if os.path.isfile(tokenizer_file):
+        from tokenizers import Tokenizer
+
+        tokenizer = Tokenizer.from_file(tokenizer_file)
+        tokenizer.no_truncation()
+        tokenizer.no_padding()
+        return lambda text: len(tokenizer.encode(text, add_special_tokens=False).ids)
+    from transformers import AutoTokenizer
+
+    auto = AutoTokenizer.from_pretrained(path)
+    return lambda text: len(auto.encode(text, add_special_tokens=False))

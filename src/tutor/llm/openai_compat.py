@@ -1,0 +1,46 @@
+"""OpenAI-compatible HTTP backend: vLLM on a GPU, llama.cpp's server, or any such endpoint."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from tutor.errors import LLMUnavailableError
+from tutor.llm.base import LLMBackend, Message
+
+
+class OpenAICompatBackend(LLMBackend):
+    def __init__(self, base_url: str, model: str, api_key: str, timeout_s: float):
+        super().__init__()
+        from openai import OpenAI
+
+        self.base_url = base_url
+        self.model_id = model
+        self.client = OpenAI(base_url=base_url, api_key=api_key, timeout=timeout_s, max_retries=0)
+
+    def stream_chat(
+        self, messages: list[Message], max_tokens: int, temperature: float
+    ) -> Iterator[str]:
+        import openai
+
+        try:
+            stream = self.client.chat.completions.create(
+                model=self.model_id,
+                messages=messages,
+                max_tokens=max_tokens,
+                temperature=temperature,
+                stream=True,
+            )
+            for event in stream:
+                if event.choices and event.choices[0].delta.content:
+                    yield event.choices[0].delta.content
+        except (openai.APIConnectionError, openai.APITimeoutError) as exc:
+            raise LLMUnavailableError(
+                f"The LLM server at {self.base_url} is not reachable ({exc.__class__.__name__}). "
+                "Start it (`tutor serve-llm` for vLLM, or `python -m llama_cpp.server`) or set "
+                "TUTOR_LLM_BASE_URL; or use the embedded model: TUTOR_LLM_BACKEND=llamacpp."
+            ) from exc
+        except openai.APIStatusError as exc:
+            raise LLMUnavailableError(
+                f"The LLM server at {self.base_url} answered HTTP {exc.status_code} for model "
+                f"'{self.model_id}'. Check TUTOR_LLM_MODEL names a model it serves."
+            ) from exc
