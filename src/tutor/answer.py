@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 
 from tutor import prompts
-from tutor.cite import attribute_sentences, is_abstention, parse_citations
+from tutor.cite import attribute_sentences, content_words, is_abstention, parse_citations
 from tutor.config import MAX_QUESTION_CHARS, Settings
 from tutor.errors import BadInputError
 from tutor.llm.base import LLMBackend, Message
@@ -89,10 +89,8 @@ def validate_question(question: str) -> str:
 def topic_label(hit: Hit) -> str:
     chunk = hit.chunk
     parts = []
-    if chunk.phase is not None:
-        parts.append(
-            f"Phase {chunk.phase}" if str(chunk.phase).isdigit() else str(chunk.phase).title()
-        )
+    if chunk.phase is not None and str(chunk.phase).isdigit():
+        parts.append(f"Phase {chunk.phase}")
     if chunk.section:
         parts.append(chunk.section)
     if chunk.topic:
@@ -151,8 +149,12 @@ class Tutor:
         ]
         rewritten = self.llm.chat(messages, max_tokens=64, temperature=0.0).strip()
         rewritten = rewritten.splitlines()[0].strip().strip('"') if rewritten else ""
-        if not rewritten or len(rewritten) > 3 * len(question) + 200:
-            # The model rambled or said nothing: fall back to the last question plus this one.
+        asked = content_words(question)
+        kept = len(asked & content_words(rewritten)) / len(asked) if asked else 1.0
+        if not rewritten or kept < 0.5 or len(rewritten) > 3 * len(question) + 200:
+            # Small models sometimes answer, ramble, or drop what the learner just asked
+            # ("...different from a VAE?" -> "What is a GAN?"): then search with the last
+            # question and this one together, which keeps both topics.
             last = next(t.content for t in reversed(history) if t.role == "user")
             return f"{last} {question}"
         return rewritten

@@ -20,6 +20,7 @@ import json
 import os
 import shutil
 import time
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -150,8 +151,6 @@ def build_index(
 
 
 def _build(settings, extra_paths, embedder, progress, rebuild) -> BuildReport:
-    from tutor.embed import Embedder, token_counter
-
     started = time.perf_counter()
     progress = progress or (lambda stage, done, total: None)
     report = BuildReport()
@@ -159,6 +158,25 @@ def _build(settings, extra_paths, embedder, progress, rebuild) -> BuildReport:
     builds_dir = settings.data_dir / "builds"
     current = settings.index_dir.resolve() if settings.index_dir.exists() else None
     report.cleaned_unfinished_builds = _clean_unfinished(builds_dir, current)
+    # The new build lives beside the current one from the start; it becomes the index only
+    # when complete, so a crash or kill at any point leaves the old index answering.
+    build_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + f"-{uuid.uuid4().hex[:8]}"
+    staging = builds_dir / build_id
+    staging.mkdir(parents=True)
+    try:
+        report = _fill_build(settings, extra_paths, embedder, progress, rebuild, report, staging)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    if not any(staging.iterdir()):  # nothing changed: no new build was written
+        staging.rmdir()
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _fill_build(settings, extra_paths, embedder, progress, rebuild, report, staging):
+    from tutor.embed import Embedder, token_counter
+
 
     previous, why_not = (
         (None, "--rebuild was asked for")
@@ -238,7 +256,6 @@ def _build(settings, extra_paths, embedder, progress, rebuild) -> BuildReport:
     ]
     if unchanged_roots and not (report.added or report.changed or report.removed):
         report.chunks = len(kept_rows)
-        report.seconds = time.perf_counter() - started
         return report  # nothing to do: the current index is up to date
 
     if new_chunks:
@@ -275,9 +292,8 @@ def _build(settings, extra_paths, embedder, progress, rebuild) -> BuildReport:
         "sources": dict(sorted(source_hashes.items())),
     }
     progress("write", 0, 1)
-    _write_and_swap(settings, builds_dir, manifest, chunks, vectors)
+    _write_and_swap(settings, staging, manifest, chunks, vectors)
     progress("write", 1, 1)
-    report.seconds = time.perf_counter() - started
     return report
 
 
@@ -288,17 +304,13 @@ def _hash_file(path: Path) -> str:
 
 
 def _write_and_swap(
-    settings: Settings, builds_dir: Path, manifest: dict, chunks: list[Chunk], vectors: np.ndarray
+    settings: Settings, staging: Path, manifest: dict, chunks: list[Chunk], vectors: np.ndarray
 ) -> None:
     import faiss
     from llama_index.core.schema import TextNode
     from llama_index.retrievers.bm25 import BM25Retriever
     from llama_index.vector_stores.faiss import FaissVectorStore
 
-    builds_dir.mkdir(parents=True, exist_ok=True)
-    build_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}"
-    staging = builds_dir / build_id
-    staging.mkdir()
     with (staging / "chunks.jsonl").open("w") as f:
         for chunk in chunks:
             f.write(json.dumps(chunk.to_dict(), ensure_ascii=False) + "\n")
@@ -320,13 +332,13 @@ def _write_and_swap(
     # The manifest goes last: a folder without one is an unfinished build.
     (staging / "manifest.json").write_text(json.dumps(manifest, indent=1))
 
-    link_tmp = settings.data_dir / f".index-{build_id}"
+    link_tmp = settings.data_dir / f".index-{staging.name}"
     old_target = settings.index_dir.resolve() if settings.index_dir.is_symlink() else None
     if settings.index_dir.exists() and not settings.index_dir.is_symlink():
         raise TutorError(
             f"{settings.index_dir} is not an index this tool manages. Move it away and re-run."
         )
-    os.symlink(staging.relative_to(settings.data_dir), link_tmp)
+    os.symlink(staging.relative_to(settings.data_dir.resolve()), link_tmp)
     os.replace(link_tmp, settings.index_dir)  # atomic on POSIX
     if old_target is not None and old_target != staging.resolve():
         shutil.rmtree(old_target, ignore_errors=True)

@@ -1,0 +1,40 @@
+from tutor.cite import attribute_sentences, is_abstention, parse_citations
+
+
+def test_markers_to_missing_sources_are_dropped_and_reported():
+    parsed = parse_citations("GANs use two networks [1][12]. Diffusion adds noise [7].", 5)
+    assert parsed.text == "GANs use two networks [1]. Diffusion adds noise."
+    assert parsed.numbers == [1]
+    assert parsed.dropped == [12, 7]
+
+
+def test_letters_and_ordinary_brackets_are_not_citations():
+    parsed = parse_citations("Index with x[a] or [see above] [2].", 3)
+    assert parsed.text == "Index with x[a] or [see above] [2]."
+    assert parsed.numbers == [2]
+
+
+def test_nested_grouped_and_labelled_markers_are_normalised():
+    parsed = parse_citations("A [[2]]. B [1, 3]. C [Source 2; passage 4]. D [ 1 ].", 4)
+    assert parsed.text == "A [2]. B [1][3]. C [2][4]. D [1]."
+    assert parsed.numbers == [2, 1, 3, 4]
+
+
+def test_zero_and_huge_numbers_are_dropped():
+    parsed = parse_citations("Zero [0] and huge [99999999999].", 2)
+    assert parsed.text == "Zero and huge."
+    assert parsed.numbers == [] and parsed.dropped == [0, 99999999999]
+
+
+def test_uncited_sentences_are_attributed_to_the_passage_that_supports_them():
+    passages = ["The generator maps random noise to samples.",
+                "The forward pass stores activations for the backward pass."]
+    text = "The generator maps random noise into samples. The weather is nice today."
+    out = attribute_sentences(text, passages)
+    assert out == "The generator maps random noise into samples [1]. The weather is nice today."
+
+
+def test_abstention_is_recognised_in_the_models_usual_phrasings():
+    assert is_abstention("I can't find this in the course materials.")
+    assert is_abstention("Sorry, the passages do not contain information about football.")
+    assert not is_abstention("GANs train a generator and a discriminator [1].")
