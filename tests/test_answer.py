@@ -51,13 +51,16 @@ def test_abstention_points_to_the_closest_roadmap_topics_when_there_are_some(cou
 
 
 def test_follow_up_is_rewritten_with_the_topic_from_history(course_tutor):
-    history = [Turn("user", "What is a GAN?"),
-               Turn("assistant", "A GAN trains a generator against a discriminator [1].")]
+    history = [
+        Turn("user", "What is a GAN?"),
+        Turn("assistant", "A GAN trains a generator against a discriminator [1]."),
+    ]
     answer = course_tutor.ask("And how is it different from a VAE?", history=history)
     assert "gan" in answer.query.lower() and "vae" in answer.query.lower()
     assert answer.question == "And how is it different from a VAE?"
-    assert any("autoencoder" in h["source_id"] or "gans" in h["source_id"]
-               for h in answer.retrieval)
+    assert any(
+        "autoencoder" in h["source_id"] or "gans" in h["source_id"] for h in answer.retrieval
+    )
 
 
 def test_stream_yields_retrieval_then_tokens_then_the_answer(course_tutor):

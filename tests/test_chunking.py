@@ -8,8 +8,14 @@ count = token_counter("all-MiniLM-L6-v2")
 
 
 def _doc(text: str, source_id: str = "notes/x.md", **meta) -> Document:
-    metadata = {"source_id": source_id, "title": "X", "url": None, "phase": None,
-                "section": None, "topic": None}
+    metadata = {
+        "source_id": source_id,
+        "title": "X",
+        "url": None,
+        "phase": None,
+        "section": None,
+        "topic": None,
+    }
     metadata.update(meta)
     return Document(text=text, metadata=metadata)
 
@@ -29,10 +35,13 @@ def test_chunks_fit_the_token_budget_and_overlap():
 
 
 def test_offsets_point_at_the_chunk_text_in_the_source():
-    doc = load_document(SourceFile(__import__("pathlib").Path(
-        __file__).parent / "data" / "corpus" / "gans.md", "gans.md"))
+    doc = load_document(
+        SourceFile(
+            __import__("pathlib").Path(__file__).parent / "data" / "corpus" / "gans.md", "gans.md"
+        )
+    )
     for chunk in chunk_document(doc, count, chunk_tokens=48, overlap_tokens=8):
-        assert doc.text[chunk.start_char:chunk.end_char] == chunk.text
+        assert doc.text[chunk.start_char : chunk.end_char] == chunk.text
 
 
 def test_chunk_ids_are_deterministic_and_local_to_their_source():
@@ -52,7 +61,9 @@ def test_roadmap_chunks_carry_phase_and_section(corpus_copy):
     assert by_section["Neural Networks"].phase == 2
     assert by_section["Core Concepts"].phase == 3
     assert by_section["Core Concepts"].heading_path == [
-        "Phase 3: Introduction to Generative AI", "Core Concepts"]
+        "Phase 3: Introduction to Generative AI",
+        "Core Concepts",
+    ]
 
 
 def test_front_matter_tags_and_url_anchor_reach_every_chunk(corpus_copy):

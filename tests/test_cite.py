@@ -27,8 +27,10 @@ def test_zero_and_huge_numbers_are_dropped():
 
 
 def test_uncited_sentences_are_attributed_to_the_passage_that_supports_them():
-    passages = ["The generator maps random noise to samples.",
-                "The forward pass stores activations for the backward pass."]
+    passages = [
+        "The generator maps random noise to samples.",
+        "The forward pass stores activations for the backward pass.",
+    ]
     text = "The generator maps random noise into samples. The weather is nice today."
     out = attribute_sentences(text, passages)
     assert out == "The generator maps random noise into samples [1]. The weather is nice today."

@@ -20,8 +20,15 @@ def test_build_writes_a_manifest_describing_the_index(settings, embedder):
     assert manifest["embed_dim"] == 384
     assert manifest["chunker"] == {"version": 1, "chunk_tokens": 192, "chunk_overlap_tokens": 32}
     assert set(manifest["sources"]) == {
-        "roadmap.md", "gans.md", "backprop.md", "attention.mdx", "overfitting.txt", "rnn.ipynb",
-        "quantization.html", "diffusion.pdf"}
+        "roadmap.md",
+        "gans.md",
+        "backprop.md",
+        "attention.mdx",
+        "overfitting.txt",
+        "rnn.ipynb",
+        "quantization.html",
+        "diffusion.pdf",
+    }
     assert all(len(s["sha256"]) == 64 for s in manifest["sources"].values())
     assert manifest["built_at"]
 
@@ -29,7 +36,8 @@ def test_build_writes_a_manifest_describing_the_index(settings, embedder):
 def test_incremental_rebuild_reembeds_only_the_edited_file(settings, embedder, corpus_copy):
     build_index(settings, embedder=embedder)
     gans = corpus_copy / "gans.md"
-    gans.write_text(gans.read_text() + "\n## Wasserstein GAN\n\nWGAN uses the earth mover's distance.\n")
+    extra = "\n## Wasserstein GAN\n\nWGAN uses the earth mover's distance.\n"
+    gans.write_text(gans.read_text() + extra)
     report = build_index(settings, embedder=embedder)
     assert report.changed == ["gans.md"] and report.added == [] and report.removed == []
     assert report.unchanged == 7
@@ -59,7 +67,8 @@ def test_unchanged_rebuild_embeds_nothing_and_keeps_the_build(settings, embedder
 
 
 def test_corrupt_files_are_skipped_and_reported_while_the_rest_is_indexed(
-        settings, embedder, corpus_copy):
+    settings, embedder, corpus_copy
+):
     (corpus_copy / "broken.ipynb").write_text("{not json")
     (corpus_copy / "blob.md").write_bytes(os.urandom(64) + b"\x00")
     report = build_index(settings, embedder=embedder)
@@ -103,19 +112,24 @@ def test_empty_corpus_is_an_error_not_an_empty_index(tmp_path, small_model_path)
         build_index(make_settings(tmp_path / "data", empty))
 
 
-def test_a_build_killed_midway_leaves_the_previous_index_answering(
-        settings, embedder, tmp_path):
+def test_a_build_killed_midway_leaves_the_previous_index_answering(settings, embedder, tmp_path):
     build_index(settings, embedder=embedder)
     old_target = os.readlink(settings.index_dir)
     big = tmp_path / "big"
     big.mkdir()
     for i in range(400):
         (big / f"page{i}.md").write_text(
-            f"# Page {i}\n\n" + f"Filler sentence {i} about optimisers and schedules. " * 40)
-    env = dict(os.environ, TUTOR_DATA_DIR=str(settings.data_dir),
-               TUTOR_CORPUS_DIR=str(settings.corpus_dir))
-    proc = subprocess.Popen([sys.executable, "-m", "tutor.cli", "index", str(big)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            f"# Page {i}\n\n" + f"Filler sentence {i} about optimisers and schedules. " * 40
+        )
+    env = dict(
+        os.environ, TUTOR_DATA_DIR=str(settings.data_dir), TUTOR_CORPUS_DIR=str(settings.corpus_dir)
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tutor.cli", "index", str(big)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     builds = settings.data_dir / "builds"
     deadline = time.monotonic() + 120
     while len(list(builds.iterdir())) < 2 and time.monotonic() < deadline:

@@ -30,9 +30,12 @@ def fake_parts(tmp_path, monkeypatch):
         sys.modules.pop(f"tiny_model_part{i}", None)
     blob = b"".join(payload)
     return PackagedModel(
-        name="tiny", filename="tiny.gguf",
+        name="tiny",
+        filename="tiny.gguf",
         part_modules=tuple(f"tiny_model_part{i}" for i in range(1, 4)),
-        sha256=hashlib.sha256(blob).hexdigest(), size_bytes=len(blob), pip_extra="model-tiny",
+        sha256=hashlib.sha256(blob).hexdigest(),
+        size_bytes=len(blob),
+        pip_extra="model-tiny",
     ), blob
 
 
@@ -65,7 +68,8 @@ def test_a_damaged_model_file_is_rebuilt_from_the_packages(fake_parts, tmp_path)
 
 def test_missing_package_names_the_install_command(fake_parts, tmp_path):
     spec, _ = fake_parts
-    missing = PackagedModel(**{**spec.__dict__, "part_modules": spec.part_modules + ("nope_part9",)})
+    parts = spec.part_modules + ("nope_part9",)
+    missing = PackagedModel(**{**spec.__dict__, "part_modules": parts})
     with pytest.raises(ModelMissingError, match=r"nope_part9.*pip install '\.\[model-tiny\]'"):
         assemble_packaged_model(missing, tmp_path / "models")
 
@@ -74,7 +78,8 @@ def test_model_setting_resolves_paths_hub_ids_and_rejects_the_rest(tmp_path, sma
     assert resolve_llm_model("qwen2.5-coder-0.5b", small_model_path.parent) == small_model_path
     assert resolve_llm_model(str(small_model_path), tmp_path) == small_model_path
     assert resolve_llm_model("Qwen/Qwen2.5-1.5B-Instruct-GGUF", tmp_path) == HubModel(
-        "Qwen/Qwen2.5-1.5B-Instruct-GGUF", "*q4_k_m.gguf")
+        "Qwen/Qwen2.5-1.5B-Instruct-GGUF", "*q4_k_m.gguf"
+    )
     with pytest.raises(ModelMissingError, match="No model file"):
         resolve_llm_model(str(tmp_path / "absent.gguf"), tmp_path)
     with pytest.raises(ModelMissingError, match="Unknown model"):

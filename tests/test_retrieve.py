@@ -17,13 +17,16 @@ def test_rrf_rewards_agreement_between_rankings():
     assert max(fused, key=fused.get) == "b"
 
 
-@pytest.mark.parametrize("query,source", [
-    ("how does the chain rule give gradients for every weight", "backprop.md"),
-    ("what is mode collapse", "gans.md"),
-    ("why do RNN gradients vanish on long sequences", "rnn.ipynb"),
-    ("storing weights as 4-bit integers", "quantization.html"),
-    ("reverse a gradual noising process", "diffusion.pdf"),
-])
+@pytest.mark.parametrize(
+    "query,source",
+    [
+        ("how does the chain rule give gradients for every weight", "backprop.md"),
+        ("what is mode collapse", "gans.md"),
+        ("why do RNN gradients vanish on long sequences", "rnn.ipynb"),
+        ("storing weights as 4-bit integers", "quantization.html"),
+        ("reverse a gradual noising process", "diffusion.pdf"),
+    ],
+)
 def test_hybrid_search_finds_the_passage_that_answers(retriever, query, source):
     hits = retriever.search(query, top_k=3)
     assert hits[0].chunk.source_id.replace("_copy", "") == source

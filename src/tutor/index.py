@@ -16,6 +16,7 @@ index answering. Knows nothing of questions or LLMs.
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import shutil
@@ -177,7 +178,6 @@ def _build(settings, extra_paths, embedder, progress, rebuild) -> BuildReport:
 def _fill_build(settings, extra_paths, embedder, progress, rebuild, report, staging):
     from tutor.embed import Embedder, token_counter
 
-
     previous, why_not = (
         (None, "--rebuild was asked for")
         if rebuild
@@ -328,7 +328,8 @@ def _write_and_swap(
     bm25 = BM25Retriever.from_defaults(
         nodes=nodes, similarity_top_k=settings.candidates_per_retriever
     )
-    bm25.persist(str(staging / "bm25"))
+    with contextlib.redirect_stderr(io.StringIO()):  # bm25s draws its own progress bars
+        bm25.persist(str(staging / "bm25"))
     # The manifest goes last: a folder without one is an unfinished build.
     (staging / "manifest.json").write_text(json.dumps(manifest, indent=1))
 
@@ -371,7 +372,7 @@ def load_index(settings: Settings) -> LoadedIndex:
         ]
         embeddings = np.load(path / "embeddings.npy")
         store = FaissVectorStore.from_persist_dir(str(path / "faiss"))
-        with contextlib.redirect_stdout(None):
+        with contextlib.redirect_stderr(io.StringIO()):
             bm25 = BM25Retriever.from_persist_dir(str(path / "bm25"))
     except (OSError, ValueError, KeyError) as exc:
         raise IndexMissingError(

@@ -1,0 +1,163 @@
+"""The `tutor` command run as a learner runs it: a real process, real index, real 0.5B model."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+
+import pytest
+
+from tutor.index import build_index
+
+
+def run_tutor(args, env, input_text=None, timeout=300):
+    return subprocess.run(
+        [sys.executable, "-m", "tutor.cli", *args],
+        env=env,
+        input=input_text,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+@pytest.fixture
+def cli_env(settings):
+    return dict(
+        os.environ,
+        TUTOR_DATA_DIR=str(settings.data_dir),
+        TUTOR_CORPUS_DIR=str(settings.corpus_dir),
+        TUTOR_LLM_MODEL=settings.llm_model,
+        TUTOR_LLM_THREADS="2",
+        COLUMNS="200",
+    )
+
+
+@pytest.fixture
+def indexed_env(cli_env, settings, embedder):
+    build_index(settings, embedder=embedder)
+    return cli_env
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_index_reports_what_it_did_and_names_skipped_files(cli_env, settings):
+    (settings.corpus_dir / "bad.ipynb").write_text("{oops")
+    result = run_tutor(["index"], cli_env)
+    assert result.returncode == 0, result.stderr
+    assert "Indexed 8 sources" in result.stdout and "8 added" in result.stdout
+    assert "Skipped" in result.stderr and "bad.ipynb" in result.stderr
+    again = run_tutor(["index"], cli_env)
+    assert "8 unchanged (0 chunks embedded)" in again.stdout
+
+
+def test_index_of_a_missing_path_is_bad_input(cli_env, tmp_path):
+    result = run_tutor(["index", str(tmp_path / "nowhere")], cli_env)
+    assert result.returncode == 2
+    assert "does not exist" in result.stderr
+
+
+def test_search_prints_ranked_passages_with_scores_and_locations(indexed_env):
+    result = run_tutor(["search", "what is mode collapse", "--top-k", "2"], indexed_env)
+    assert result.returncode == 0, result.stderr
+    first = result.stdout.splitlines()[0]
+    assert first.startswith("1. gans.md") and "Mode collapse" in first
+    assert "cosine" in result.stdout and "bm25" in result.stdout
+    as_json = json.loads(run_tutor(["search", "mode collapse", "--json"], indexed_env).stdout)
+    assert as_json[0]["source_id"] == "gans.md" and as_json[0]["start_char"] > 0
+
+
+def test_ask_json_returns_the_structured_answer(indexed_env):
+    result = run_tutor(
+        ["ask", "How does backpropagation use the chain rule?", "--json"], indexed_env
+    )
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert answer["abstained"] is False
+    assert answer["citations"] and answer["citations"][0]["source_id"] == "backprop.md"
+    assert {"text", "retrieval", "timings", "model_id", "query"} <= set(answer)
+
+
+def test_ask_streams_the_answer_then_lists_its_sources(indexed_env):
+    result = run_tutor(["ask", "What is mode collapse?"], indexed_env)
+    assert result.returncode == 0, result.stderr
+    assert "gans.md | Generative Adversarial Networks > Mode collapse" in result.stdout
+    assert "https://example.org/notes/gans#mode-collapse" in result.stdout
+
+
+def test_ask_off_corpus_declines(indexed_env):
+    result = run_tutor(["ask", "Who won the 2018 football World Cup?"], indexed_env)
+    assert result.returncode == 0
+    assert "I can't find this in the course materials." in result.stdout
+
+
+@pytest.mark.parametrize("question", ["", "   ", "q" * 4001])
+def test_ask_rejects_empty_and_huge_questions_with_exit_code_2(indexed_env, question):
+    result = run_tutor(["ask", question], indexed_env)
+    assert result.returncode == 2
+    assert "empty" in result.stderr or "limit is 4000" in result.stderr
+
+
+def test_bad_phase_is_bad_input(indexed_env):
+    result = run_tutor(["search", "gans", "--phase", "9"], indexed_env)
+    assert result.returncode == 2 and "not a roadmap phase" in result.stderr
+
+
+def test_missing_index_fails_with_the_command_that_fixes_it(cli_env):
+    for args in (["ask", "What is a GAN?"], ["search", "GAN"]):
+        result = run_tutor(args, cli_env)
+        assert result.returncode == 1
+        assert "No index at" in result.stderr and "tutor index" in result.stderr
+        assert "Traceback" not in result.stderr
+
+
+def test_a_dead_llm_server_is_reported_and_search_still_works(indexed_env):
+    env = dict(
+        indexed_env,
+        TUTOR_LLM_BACKEND="openai",
+        TUTOR_LLM_BASE_URL=f"http://127.0.0.1:{free_port()}/v1",
+        TUTOR_LLM_TIMEOUT_S="5",
+    )
+    result = run_tutor(["ask", "What is mode collapse?"], env)
+    assert result.returncode == 1
+    assert "is not reachable" in result.stderr and "TUTOR_LLM_BASE_URL" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert run_tutor(["search", "mode collapse"], env).returncode == 0
+
+
+def test_a_missing_model_file_is_reported(indexed_env, tmp_path):
+    env = dict(indexed_env, TUTOR_LLM_MODEL=str(tmp_path / "missing.gguf"))
+    result = run_tutor(["ask", "What is mode collapse?"], env)
+    assert result.returncode == 1 and "No model file at" in result.stderr
+
+
+def test_chat_rewrites_follow_ups_and_keeps_going_after_bad_input(indexed_env):
+    script = "What is a GAN?\n\n" + "x" * 4001 + "\nAnd how is it different from a VAE?\n/quit\n"
+    result = run_tutor(["chat"], indexed_env, input_text=script)
+    assert result.returncode == 0, result.stderr
+    assert "limit is 4000" in result.stderr
+    assert "(searched for:" in result.stderr
+    searched = result.stderr.split("(searched for:")[1].lower()
+    assert "gan" in searched and "vae" in searched
+
+
+def test_info_describes_the_index_and_model(indexed_env, settings):
+    result = run_tutor(["info", "--json"], indexed_env)
+    info = json.loads(result.stdout)
+    assert info["index_built"] and info["chunks"] > 0 and info["sources"] == 8
+    assert info["data_dir"] == str(settings.data_dir)
+    assert info["embed_model"] == "all-MiniLM-L6-v2"
+
+
+def test_index_from_another_embedding_model_is_refused_at_query_time(indexed_env, tmp_path):
+    from tutor.models import resolve_embedder_path
+
+    env = dict(indexed_env, TUTOR_EMBED_MODEL=resolve_embedder_path("all-MiniLM-L6-v2"))
+    result = run_tutor(["search", "GAN"], env)
+    assert result.returncode == 1
+    assert "was built with embedding model" in result.stderr and "tutor index" in result.stderr
