@@ -38,7 +38,7 @@ index: models
 
 run: index
 	@echo ">> A sample question:"
-	$(TUTOR) ask "What should I learn before transformers, and why?"
+	$(TUTOR) ask "How does backpropagation work?"
 	@echo ">> Starting the chat (Ctrl-D to leave)"
 	$(TUTOR) chat
 

@@ -40,3 +40,14 @@ def test_abstention_is_recognised_in_the_models_usual_phrasings():
     assert is_abstention("I can't find this in the course materials.")
     assert is_abstention("Sorry, the passages do not contain information about football.")
     assert not is_abstention("GANs train a generator and a discriminator [1].")
+
+
+def test_streamed_markers_are_cleaned_the_same_way_as_the_whole_text():
+    from tutor.cite import StreamingCitationFilter
+
+    text = "GANs pit two nets [1][7]. See [[2]] and x[a] [Source 3]. Noise [12]. End [2"
+    for size in (1, 2, 3, 5, 8):
+        stream = StreamingCitationFilter(source_count=3)
+        pieces = [text[i:i + size] for i in range(0, len(text), size)]
+        streamed = "".join(stream.feed(p) for p in pieces) + stream.flush()
+        assert streamed == parse_citations(text, 3).text, size

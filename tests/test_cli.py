@@ -136,6 +136,19 @@ def test_a_missing_model_file_is_reported(indexed_env, tmp_path):
     assert result.returncode == 1 and "No model file at" in result.stderr
 
 
+def test_an_unreachable_model_hub_is_reported_with_alternatives(indexed_env):
+    env = dict(
+        indexed_env,
+        TUTOR_LLM_MODEL="Qwen/Qwen2.5-0.5B-Instruct-GGUF",
+        HF_ENDPOINT=f"http://127.0.0.1:{free_port()}",
+        HF_HUB_OFFLINE="0",
+    )
+    result = run_tutor(["ask", "What is mode collapse?"], env)
+    assert result.returncode == 1
+    assert "Could not get" in result.stderr and "Qwen/Qwen2.5-0.5B-Instruct-GGUF" in result.stderr
+    assert "qwen2.5-coder-1.5b" in result.stderr and "Traceback" not in result.stderr
+
+
 def test_chat_rewrites_follow_ups_and_keeps_going_after_bad_input(indexed_env):
     script = "What is a GAN?\n\n" + "x" * 4001 + "\nAnd how is it different from a VAE?\n/quit\n"
     result = run_tutor(["chat"], indexed_env, input_text=script)

@@ -11,7 +11,13 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 
 from tutor import prompts
-from tutor.cite import attribute_sentences, content_words, is_abstention, parse_citations
+from tutor.cite import (
+    StreamingCitationFilter,
+    attribute_sentences,
+    content_words,
+    is_abstention,
+    parse_citations,
+)
 from tutor.config import MAX_QUESTION_CHARS, Settings
 from tutor.errors import BadInputError
 from tutor.llm.base import LLMBackend, Message
@@ -225,13 +231,17 @@ class Tutor:
             },
         ]
         pieces: list[str] = []
+        cleaner = StreamingCitationFilter(len(hits))
         for piece in self.llm.stream_chat(
             messages, self.settings.max_answer_tokens, self.settings.temperature
         ):
             if not pieces:
                 timings["first_token_s"] = time.perf_counter() - started
             pieces.append(piece)
-            yield Token(piece)
+            if cleaned := cleaner.feed(piece):
+                yield Token(cleaned)
+        if rest := cleaner.flush():
+            yield Token(rest)
         raw = "".join(pieces).strip()
         if not raw or is_abstention(raw):
             text = self._abstain_text(candidates)

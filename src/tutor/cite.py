@@ -54,6 +54,43 @@ def parse_citations(text: str, source_count: int) -> ParsedCitations:
     return ParsedCitations(cleaned, numbers, dropped)
 
 
+class StreamingCitationFilter:
+    """Clean citation markers in streamed text as it arrives, so what a learner watches
+    stream is what the final answer says: a marker is held back until its bracket closes,
+    then normalised or dropped like `parse_citations` does.
+
+    >>> f = StreamingCitationFilter(source_count=2)
+    >>> "".join(f.feed(p) for p in ["GANs [", "1] and [", "9]. Done"]) + f.flush()
+    'GANs [1] and. Done'
+    """
+
+    max_marker_chars = 40
+
+    def __init__(self, source_count: int):
+        self.source_count = source_count
+        self.pending = ""
+
+    def feed(self, piece: str) -> str:
+        self.pending += piece
+        hold = len(self.pending)
+        open_at = self.pending.rfind("[")
+        # Hold an unclosed marker, and a closed one until we know no "]" follows ("[[2]]").
+        if open_at != -1 and ("]" not in self.pending[open_at:] or self.pending.endswith("]")):
+            while open_at > 0 and self.pending[open_at - 1] == "[":
+                open_at -= 1  # keep a run like "[[" together
+            if len(self.pending) - open_at <= self.max_marker_chars:
+                hold = open_at
+        # Whitespace before a possible marker waits too: a dropped marker takes it along.
+        while hold > 0 and self.pending[hold - 1].isspace():
+            hold -= 1
+        ready, self.pending = self.pending[:hold], self.pending[hold:]
+        return parse_citations(ready, self.source_count).text if ready else ""
+
+    def flush(self) -> str:
+        ready, self.pending = self.pending, ""
+        return parse_citations(ready, self.source_count).text
+
+
 _WORD = re.compile(r"[a-z0-9]+")
 _STOP = set(
     [

@@ -31,8 +31,8 @@ app = typer.Typer(
 )
 model_app = typer.Typer(help="Prepare and check the local chat models.", no_args_is_help=True)
 app.add_typer(model_app, name="model")
-out = Console()
-err = Console(stderr=True)
+out = Console(soft_wrap=True)  # no hard wraps: output is often piped or grepped
+err = Console(stderr=True, soft_wrap=True)
 
 
 def _quiet_libraries() -> None:
@@ -79,16 +79,16 @@ def _model_progress_bar() -> Progress:
 
 
 def _open_tutor(settings: Settings):
+    """Open the tutor; a bar appears only if the model has to be assembled first."""
     from tutor.answer import open_tutor
 
     bar = _model_progress_bar()
+    update = _byte_progress(bar, "Assembling model")
 
     def progress(done: int, total: int) -> None:
         if not bar.live.is_started:
             bar.start()
-        _byte_progress(bar, "Assembling model")(done, total) if not bar.tasks else bar.update(
-            bar.tasks[0].id, completed=done, total=total
-        )
+        update(done, total)
         if done >= total:
             bar.stop()
 

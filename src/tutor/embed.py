@@ -18,8 +18,7 @@ class Embedder:
     def __init__(self, name: str):
         self.name = name
         path = resolve_embedder_path(name)
-        # The packaged model is complete on disk; never let a missing hub stall the load.
-        os.environ.setdefault("HF_HUB_OFFLINE", "1" if os.path.isdir(path) else "0")
+        # A local folder (the packaged model) loads without the hub; nothing to switch off.
         from sentence_transformers import SentenceTransformer
 
         try:

@@ -36,11 +36,17 @@ class LlamaCppBackend(LLMBackend):
                 else:
                     self.llm = Llama(model_path=str(model), **options)
                     self.model_id = model.name
-        except (ValueError, OSError, RuntimeError) as exc:
-            where = model.repo_id if isinstance(model, HubModel) else str(model)
+        except Exception as exc:  # hub, network and llama.cpp loader errors have no common base
+            if isinstance(model, HubModel):
+                raise ModelMissingError(
+                    f"Could not get {model.filename_glob} from the Hugging Face repo "
+                    f"{model.repo_id}: {exc.__class__.__name__}: {exc} Check the repo id and that "
+                    "the Hub is reachable, or use a packaged model (TUTOR_LLM_MODEL="
+                    "qwen2.5-coder-1.5b) or a local .gguf path."
+                ) from exc
             raise ModelMissingError(
-                f"llama.cpp could not load the model {where}: {exc}. Check the file is a GGUF "
-                "model, or that the Hugging Face Hub is reachable for a repo id."
+                f"llama.cpp could not load the model {model}: {exc}. Check that the file is a "
+                "complete GGUF model."
             ) from exc
         # One Llama object must never run two generations at once.
         self._lock = threading.Lock()
