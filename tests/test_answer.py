@@ -1,5 +1,7 @@
 """Answers from the real course corpus with the real 0.5B llama.cpp model."""
 
+import re
+
 import pytest
 
 from tutor.answer import Done, Retrieved, Token, Turn
@@ -71,10 +73,13 @@ def test_stream_yields_retrieval_then_tokens_then_the_answer(course_tutor):
     assert len(tokens) > 3
     answer = events[-1].answer
     streamed = "".join(tokens).strip()
-    if answer.citations and not answer.citations[0].inferred:
-        assert streamed == answer.text  # what the learner watched is what the answer says
-    else:
-        assert content_words(answer.text) <= content_words(streamed)
+
+    def words_only(text):
+        return " ".join(re.sub(r"\s*\[\d+\]", "", text).split())
+
+    # What the learner watched is what the answer says; only citation numbers may have been
+    # checked and corrected afterwards.
+    assert words_only(streamed) == words_only(answer.text)
 
 
 def test_phase_filter_reaches_the_answer(course_tutor):

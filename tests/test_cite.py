@@ -48,6 +48,22 @@ def test_streamed_markers_are_cleaned_the_same_way_as_the_whole_text():
     text = "GANs pit two nets [1][7]. See [[2]] and x[a] [Source 3]. Noise [12]. End [2"
     for size in (1, 2, 3, 5, 8):
         stream = StreamingCitationFilter(source_count=3)
-        pieces = [text[i:i + size] for i in range(0, len(text), size)]
+        pieces = [text[i : i + size] for i in range(0, len(text), size)]
         streamed = "".join(stream.feed(p) for p in pieces) + stream.flush()
         assert streamed == parse_citations(text, 3).text, size
+
+
+def test_a_marker_on_a_sentence_copied_from_another_passage_is_re_pointed():
+    from tutor.cite import repair_citations
+
+    passages = [
+        "Backprop computes how much each weight contributed to the error.",
+        "The calculus note covers derivatives and the chain rule.",
+    ]
+    wrong = "Backprop computes how much each weight contributed to the error. [2]"
+    assert repair_citations(wrong, passages) == (
+        "Backprop computes how much each weight contributed to the error. [1]"
+    )
+    # A citation that is plausibly right is left alone.
+    right = "The chain rule and derivatives are in the calculus note [2]."
+    assert repair_citations(right, passages) == right

@@ -17,6 +17,7 @@ from tutor.cite import (
     content_words,
     is_abstention,
     parse_citations,
+    repair_citations,
 )
 from tutor.config import MAX_QUESTION_CHARS, Settings
 from tutor.errors import BadInputError
@@ -249,12 +250,13 @@ class Tutor:
                 text, [], True, "the model found no answer in the passages", self.llm.model_id
             )
             return
+        passages = [h.chunk.text for h in hits]
         parsed = parse_citations(raw, len(hits))
+        if parsed.numbers:
+            parsed = parse_citations(repair_citations(parsed.text, passages), len(hits))
         inferred = False
         if not parsed.numbers:
-            parsed = parse_citations(
-                attribute_sentences(parsed.text, [h.chunk.text for h in hits]), len(hits)
-            )
+            parsed = parse_citations(attribute_sentences(parsed.text, passages), len(hits))
             inferred = True
         citations = [
             Citation(

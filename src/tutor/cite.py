@@ -217,6 +217,37 @@ def attribute_sentences(text: str, passages: list[str], min_overlap: float = 0.5
     return " ".join(out)
 
 
+_CITED = re.compile(r"\[(\d+)\]")
+
+
+def repair_citations(
+    text: str, passages: list[str], min_support: float = 0.6, margin: float = 0.3
+) -> str:
+    """Re-point a sentence's markers when another passage plainly supports it and the cited
+    one does not.
+
+    Small models copy a sentence from passage 1 and then write [2]. Support is the share of
+    the sentence's content words found in a passage; a marker moves only when the best
+    passage covers at least `min_support` of them and beats every cited one by `margin`.
+    Expects markers already normalised by `parse_citations`.
+    """
+    vocab = [content_words(p) for p in passages]
+    out = []
+    for sentence in _SENTENCE_END.split(text):
+        numbers = [int(n) for n in _CITED.findall(sentence) if 1 <= int(n) <= len(vocab)]
+        words = content_words(_CITED.sub("", sentence))
+        if numbers and len(words) >= 3:
+            support = [len(words & v) / len(words) for v in vocab]
+            best = max(range(len(vocab)), key=support.__getitem__)
+            cited = max(support[n - 1] for n in numbers)
+            if support[best] >= min_support and support[best] - cited >= margin:
+                first = _CITED.search(sentence).start()
+                head, tail = sentence[:first], _CITED.sub("", sentence[first:])
+                sentence = f"{head}[{best + 1}]{tail}"
+        out.append(sentence)
+    return " ".join(out)
+
+
 _ABSTAIN_PATTERNS = [
     re.compile(p, re.I)
     for p in (

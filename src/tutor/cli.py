@@ -197,7 +197,9 @@ def _stream_answer(tutor, question: str, history=(), top_k=None, phase=None):
         elif isinstance(event, Done):
             answer = event.answer
     out.print()
-    if answer.abstained and answer.text.strip() != "".join(streamed).strip():
+    if answer.text.strip() != "".join(streamed).strip():
+        if not answer.abstained:  # markers were checked against the passages and corrected
+            err.print("[dim]With citations checked against the passages:[/]")
         out.print(answer.text, highlight=False, markup=False)
     return answer
 
@@ -384,9 +386,21 @@ def model_prepare(
         out.print(f"{name}: {path} (SHA-256 verified)")
 
 
-def main() -> None:  # pragma: no cover
-    app()
+def main() -> None:
+    """Entry point: a bug shows one line and where to report it, not a traceback,
+    unless TUTOR_DEBUG=1 asks for the traceback."""
+    try:
+        app()
+    except Exception as exc:
+        if os.environ.get("TUTOR_DEBUG") == "1":
+            raise
+        err.print(
+            f"[bold red]Unexpected error:[/] {exc.__class__.__name__}: {escape(str(exc))}\n"
+            "This is a bug in the tutor. Run again with TUTOR_DEBUG=1 for details and please "
+            "report it."
+        )
+        sys.exit(1)
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(app())
+    main()
