@@ -359,6 +359,115 @@ def info(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = 
         out.print("No index yet. Build one: `tutor index`.")
 
 
+@app.command()
+def fetch(
+    ids: Annotated[
+        list[str] | None,
+        typer.Argument(help="Catalog ids to fetch (default: every openly licensed resource)."),
+    ] = None,
+    from_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--from",
+            help="Copy from a local mirror laid out as DIR/<slug>/<path> instead of downloading.",
+        ),
+    ] = None,
+    list_only: Annotated[bool, typer.Option("--list", help="List the catalog and exit.")] = False,
+) -> None:
+    """Fetch the roadmap's openly licensed resources into the data directory (resumable)."""
+    from tutor.fetch import fetch_resources, load_catalog, resources_dir
+
+    settings = _settings()
+    try:
+        catalog = load_catalog(settings.corpus_dir)
+    except TutorError as exc:
+        raise _fail(exc) from exc
+    if list_only:
+        for r in catalog:
+            status = f"fetchable, {len(r.fetch.files)} files" if r.fetch else "link only"
+            out.print(
+                f"[bold]{escape(r.id)}[/] {escape(r.title)} [dim]({r.kind}, {r.license}, "
+                f"{status})[/]\n    {r.url}",
+                highlight=False,
+            )
+        return
+    if from_dir is not None and not from_dir.is_dir():
+        raise typer.BadParameter(f"{from_dir} is not a folder.", param_hint="--from")
+    with Progress(
+        TextColumn("{task.description:<28}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} files"),
+        console=err,
+    ) as bar:
+        tasks: dict[str, int] = {}
+
+        def progress(rid: str, done: int, total: int) -> None:
+            if rid not in tasks:
+                tasks[rid] = bar.add_task(rid, total=total)
+            bar.update(tasks[rid], completed=done)
+
+        try:
+            report = fetch_resources(
+                catalog,
+                settings.data_dir,
+                ids or None,
+                from_dir,
+                settings.fetch_base_url,
+                settings.fetch_timeout_s,
+                progress,
+            )
+        except TutorError as exc:
+            raise _fail(exc) from exc
+    for rid, path, reason in report.failed:
+        err.print(f"[yellow]Failed[/] {escape(rid)}/{escape(path)}: {escape(reason)}")
+    written, kept = sum(report.fetched.values()), sum(report.skipped.values())
+    out.print(
+        f"Fetched {written} files for {len(report.fetched)} resources into "
+        f"{resources_dir(settings.data_dir)} ({kept} already there). "
+        "Run `tutor index` to include them."
+    )
+    if report.failed:
+        err.print(f"{len(report.failed)} files failed; re-run `tutor fetch` to retry them.")
+        raise typer.Exit(1)
+
+
+@app.command()
+def roadmap(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """The learning roadmap as a tree: phases, sections, topics, resources and study notes."""
+    from rich.tree import Tree
+
+    from tutor.roadmap import roadmap_tree, study_notes
+
+    settings = _settings()
+    path = settings.corpus_dir / "roadmap.md"
+    if not path.is_file():
+        raise _fail(TutorError(f"No roadmap at {path}. Set TUTOR_CORPUS_DIR to the corpus folder."))
+    tree = roadmap_tree(path.read_text(encoding="utf-8"), study_notes(settings.corpus_dir))
+    if as_json:
+        print(json.dumps(tree, ensure_ascii=False, indent=1))
+        return
+    root = Tree("[bold]Generative AI roadmap[/]")
+    for phase in tree:
+        label = f"Phase {phase['phase']}: " if isinstance(phase["phase"], int) else ""
+        branch = root.add(f"[bold]{label}{escape(phase['title'])}[/]")
+        groups = [(phase, branch)] + [
+            (s, branch.add(f"{s['number']}. [bold]{escape(s['title'])}[/]"))
+            for s in phase["sections"]
+        ]
+        for group, node in groups:
+            if group["topics"]:
+                node.add("Topics: " + escape(", ".join(group["topics"])))
+            if group["resources"]:
+                node.add("Resources: " + escape("; ".join(group["resources"])))
+            if group.get("practice"):
+                node.add("Practice: " + escape(group["practice"]))
+            if group["notes"]:
+                notes = node.add(f"Study notes ({len(group['notes'])})")
+                for note in group["notes"]:
+                    notes.add(f"{escape(note['title'])} [dim]{escape(note['source_id'])}[/]")
+    out.print(root)
+
+
 @model_app.command("prepare")
 def model_prepare(
     names: Annotated[

@@ -92,6 +92,12 @@ class Settings(BaseSettings):
     )
     near_duplicate_jaccard: float = Field(0.8, ge=0.0, le=1.0)
 
+    fetch_base_url: str = Field(
+        "https://raw.githubusercontent.com",
+        description="Where `tutor fetch` downloads files: {base}/{repo}/{commit}/{path}.",
+    )
+    fetch_timeout_s: float = Field(30.0, gt=0, le=600)
+
     @property
     def index_dir(self) -> Path:
         return self.data_dir / "index"

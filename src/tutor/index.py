@@ -32,6 +32,7 @@ import numpy as np
 from tutor.chunking import CHUNKER_VERSION, Chunk, chunk_document
 from tutor.config import Settings
 from tutor.errors import IndexMismatchError, IndexMissingError, TutorError
+from tutor.fetch import resource_metadata, resources_dir
 from tutor.ingest import SkippedFile, SourceFile, UnreadableFile, discover, load_document
 
 FORMAT_VERSION = 1
@@ -79,8 +80,12 @@ def _chunker_settings(settings: Settings) -> dict:
 
 
 def source_roots(settings: Settings, extra_paths: Iterable[Path]) -> list[tuple[Path, str]]:
-    """The corpus folder (ids relative to it) and extra folders (ids prefixed by folder name)."""
+    """The corpus folder (ids relative to it), fetched resources (`resources/<id>/...`) and
+    extra folders (ids prefixed by folder name)."""
     roots = [(settings.corpus_dir, "")]
+    fetched = resources_dir(settings.data_dir)
+    if fetched.is_dir():  # what `tutor fetch` brought in
+        roots.append((fetched, "resources/"))
     for path in extra_paths:
         path = Path(path).resolve()
         roots.append((path, f"{path.name}/"))
@@ -231,7 +236,7 @@ def _fill_build(settings, extra_paths, embedder, progress, rebuild, report, stag
             report.unchanged += 1
             continue
         try:
-            document = load_document(source)
+            document = load_document(source, resource_metadata(settings.data_dir, source.source_id))
         except UnreadableFile as exc:
             report.skipped.append(SkippedFile(source.path, str(exc)))
             continue

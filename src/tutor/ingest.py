@@ -177,8 +177,11 @@ def clean_heading(text: str) -> str:
     return re.sub(r"[*_`]+", "", text).strip().rstrip("#").strip()
 
 
-def load_document(source: SourceFile) -> Document:
-    """Read one file into a Document whose metadata identifies and locates it."""
+def load_document(source: SourceFile, defaults: dict | None = None) -> Document:
+    """Read one file into a Document whose metadata identifies and locates it.
+
+    `defaults` fills what the file itself does not say (a fetched resource's page URL,
+    phase and name come from the catalog)."""
     path = source.path
     try:
         size = path.stat().st_size
@@ -204,7 +207,11 @@ def load_document(source: SourceFile) -> Document:
             text = strip_mdx(text)
     if not text.strip():
         raise UnreadableFile("no text in it")
+    defaults = defaults or {}
+    meta = {**{k: v for k, v in defaults.items() if v is not None}, **meta}
     title = str(meta.get("title") or title or _first_heading(text) or path.stem)
+    if defaults.get("resource") and defaults["resource"] not in title:
+        title = f"{title} ({defaults['resource']})"
     metadata = {
         "source_id": source.source_id,
         "title": title,

@@ -21,6 +21,9 @@ class Section:
     title: str
     start: int
     end: int
+    topics: list[str] = field(default_factory=list)
+    resources: list[str] = field(default_factory=list)
+    practice: str | None = None
 
 
 @dataclass
@@ -30,6 +33,8 @@ class Phase:
     start: int
     end: int
     sections: list[Section] = field(default_factory=list)
+    topics: list[str] = field(default_factory=list)  # phase-level lists (Other Topics)
+    resources: list[str] = field(default_factory=list)  # phase-level lists (Stay Updated)
 
 
 def parse_roadmap(text: str) -> list[Phase]:
@@ -54,11 +59,57 @@ def parse_roadmap(text: str) -> list[Phase]:
         found = list(_SECTION.finditer(text, start, end))
         for j, m in enumerate(found):
             section_end = found[j + 1].start() if j + 1 < len(found) else end
-            phase.sections.append(
-                Section(int(m.group(1)), m.group(2).strip(), m.start(), section_end)
-            )
+            section = Section(int(m.group(1)), m.group(2).strip(), m.start(), section_end)
+            fields = _fields(text[m.end() : section_end])
+            section.topics = fields.get("topics", [])
+            section.resources = fields.get("resources", [])
+            practice = fields.get("practice")
+            section.practice = "; ".join(practice) if practice else None
+            if not fields:  # a plain list, like the portfolio projects
+                section.topics = _bullets(text[m.end() : section_end])
+            phase.sections.append(section)
+        if not phase.sections:
+            body = text[start:end].split("\n", 1)[-1]
+            fields = _fields(body)
+            phase.resources = fields.get("resources", [])
+            if number == "other":
+                phase.topics = _bullets(body)
         phases.append(phase)
     return phases
+
+
+_FIELD = re.compile(r"^(\s*)\*\s+\*\*(\w+)\*\*\s*:\s*(.*)$")
+_BULLET = re.compile(r"^(\s*)\*\s+(.*\S)\s*$")
+
+
+def _plain(text: str) -> str:
+    return re.sub(r"[*_]", "", text).strip().rstrip(":").strip()
+
+
+def _bullets(body: str) -> list[str]:
+    """Bullet items, leaving out lead-in lines such as "Build your portfolio:"."""
+    matches = [m for m in map(_BULLET.match, body.splitlines()) if m]
+    return [_plain(m.group(2)) for m in matches if not m.group(2).rstrip("*").endswith(":")]
+
+
+def _fields(body: str) -> dict[str, list[str]]:
+    """`* **Label**: a, b` lines, or a label followed by deeper bullets, as label -> items."""
+    fields: dict[str, list[str]] = {}
+    label, indent = None, 0
+    for line in body.splitlines():
+        field_match = _FIELD.match(line)
+        if field_match:
+            label, indent = field_match.group(2).lower(), len(field_match.group(1))
+            inline = field_match.group(3).strip()
+            items = [_plain(x) for x in inline.split(",")] if inline else []
+            if label == "practice" and inline:
+                items = [_plain(inline)]
+            fields[label] = [x for x in items if x]
+            continue
+        bullet = _BULLET.match(line)
+        if bullet and label and len(bullet.group(1)) > indent:
+            fields[label].append(_plain(bullet.group(2)))
+    return fields
 
 
 def roadmap_sections(text: str) -> list[tuple[int, int, list[str]]]:
@@ -84,3 +135,68 @@ def locate(phases: list[Phase], offset: int) -> tuple[int | str | None, str | No
                     return phase.number, section.title
             return phase.number, None
     return None, None
+
+
+@dataclass
+class NoteRef:
+    source_id: str
+    title: str
+    phase: int | str | None
+    section: str | None
+
+
+def study_notes(corpus_dir) -> list[NoteRef]:
+    """The study notes under `corpus_dir/notes`, from their front matter."""
+    from pathlib import Path
+
+    from tutor.ingest import split_front_matter
+
+    notes = []
+    root = Path(corpus_dir)
+    for path in sorted((root / "notes").rglob("*.md")):
+        meta, _ = split_front_matter(path.read_text(encoding="utf-8", errors="replace"))
+        notes.append(
+            NoteRef(
+                path.relative_to(root).as_posix(),
+                str(meta.get("title", path.stem)),
+                meta.get("phase"),
+                meta.get("section"),
+            )
+        )
+    return notes
+
+
+def roadmap_tree(text: str, notes: list[NoteRef]) -> list[dict]:
+    """The roadmap as plain data: phases -> sections -> topics, resources, practice, notes."""
+    tree = []
+    for phase in parse_roadmap(text):
+
+        def notes_for(section_title: str | None, phase=phase) -> list[dict]:
+            return [
+                {"source_id": n.source_id, "title": n.title}
+                for n in notes
+                if str(n.phase) == str(phase.number)
+                and (section_title is None or n.section == section_title)
+            ]
+
+        tree.append(
+            {
+                "phase": phase.number,
+                "title": phase.title,
+                "topics": phase.topics,
+                "resources": phase.resources,
+                "notes": notes_for(None) if not phase.sections else [],
+                "sections": [
+                    {
+                        "number": s.number,
+                        "title": s.title,
+                        "topics": s.topics,
+                        "resources": s.resources,
+                        "practice": s.practice,
+                        "notes": notes_for(s.title),
+                    }
+                    for s in phase.sections
+                ],
+            }
+        )
+    return tree
