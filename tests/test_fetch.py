@@ -249,3 +249,64 @@ def test_cli_fetch_lists_the_catalog_and_fetches_from_a_mirror(settings, catalog
         text=True,
     )
     assert bad.returncode == 2 and "no openly licensed text" in bad.stderr
+
+
+def test_the_catalog_covers_the_roadmap_and_every_mirrored_file_exists():
+    catalog = {r.id: r for r in load_catalog(Path(__file__).resolve().parents[1] / "corpus")}
+    for needed in (
+        "khan-academy",
+        "3blue1brown",
+        "python-ds-handbook",
+        "kaggle-python",
+        "andrew-ng-ml",
+        "hands-on-ml",
+        "deep-learning-specialization",
+        "nielsen-nndl",
+        "cs231n",
+        "annotated-transformer",
+        "goodfellow-gan-paper",
+        "illustrated-transformer",
+        "hf-llm-course",
+        "hf-docs",
+        "compvis-stable-diffusion",
+        "waveglow",
+        "vits",
+        "fastapi-docs",
+        "streamlit-docs",
+        "gradio-docs",
+        "arxiv",
+        "openai-blog",
+        "hf-blog",
+        "deepmind-blog",
+        "r-machinelearning",
+    ):
+        assert needed in catalog, needed
+    mirrors = [r.fetch.mirror for r in catalog.values() if r.fetch]
+    slugs = {e["slug"] for e in json.loads((MIRROR / "manifest.json").read_text())}
+    assert sorted(mirrors) == sorted(slugs)
+    for resource in catalog.values():
+        assert resource.kind in {
+            "book",
+            "course",
+            "video",
+            "paper",
+            "docs",
+            "repository",
+            "blog",
+            "community",
+        }
+        if resource.fetch:
+            assert resource.fetch.commit == _commit(resource.fetch.mirror)
+            for rel in resource.fetch.files:
+                assert (MIRROR / resource.fetch.mirror / rel).is_file(), rel
+    assert catalog["python-ds-handbook"].fetch is None  # CC BY-NC-ND text is linked, not copied
+
+
+def test_every_resource_a_study_note_cites_is_in_the_catalog():
+    from tutor.ingest import split_front_matter
+
+    corpus = Path(__file__).resolve().parents[1] / "corpus"
+    ids = {r.id for r in load_catalog(corpus)}
+    for note in (corpus / "notes").rglob("*.md"):
+        meta, _ = split_front_matter(note.read_text())
+        assert set(meta["resources"]) <= ids, (note.name, set(meta["resources"]) - ids)
