@@ -18,6 +18,8 @@ from pathlib import Path
 import yaml
 from llama_index.core import Document
 
+from tutor.markup import clean_markdown
+
 TEXT_SUFFIXES = {".md", ".markdown", ".mdx", ".txt", ".rst"}
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES | {".ipynb", ".html", ".htm", ".pdf"}
 # Provenance and licence files travel with mirrored resources; they teach nothing.
@@ -88,26 +90,6 @@ def split_front_matter(text: str) -> tuple[dict, str]:
     except yaml.YAMLError:
         return {}, text
     return (meta if isinstance(meta, dict) else {}), text[match.end() :]
-
-
-_FENCE = re.compile(r"^(```|~~~).*?^\1[^\n]*$", re.S | re.M)
-_MDX_IMPORT = re.compile(r"^(import|export)\s.*$", re.M)
-_JSX_TAG = re.compile(r"</?[A-Z][\w.]*(\s+(\"[^\"]*\"|'[^']*'|\{[^{}]*\}|[^\s>/])*)*\s*/?>", re.S)
-
-
-def strip_mdx(text: str) -> str:
-    """Drop MDX imports and JSX component tags but keep the text between them; code stays.
-
-    >>> strip_mdx('<Tip>\\nUse a GPU.\\n</Tip>\\n<Youtube id="x"/>')
-    '\\nUse a GPU.\\n\\n'
-    """
-    pieces, last = [], 0
-    for fence in _FENCE.finditer(text):
-        pieces.append(_JSX_TAG.sub("", _MDX_IMPORT.sub("", text[last : fence.start()])))
-        pieces.append(fence.group(0))
-        last = fence.end()
-    pieces.append(_JSX_TAG.sub("", _MDX_IMPORT.sub("", text[last:])))
-    return "".join(pieces)
 
 
 def read_notebook(raw: bytes, path: Path) -> str:
@@ -198,13 +180,13 @@ def load_document(source: SourceFile, defaults: dict | None = None) -> Document:
     if suffix == ".pdf":
         text = read_pdf(path)
     elif suffix == ".ipynb":
-        text = read_notebook(raw, path)
+        text = clean_markdown(read_notebook(raw, path), str(path))
     elif suffix in {".html", ".htm"}:
         text, title = read_html(raw, path)
     else:
         meta, text = split_front_matter(_decode(raw, path))
-        if suffix == ".mdx":
-            text = strip_mdx(text)
+        # Upstream course formats (MDX components, d2l's tab and label markup) become prose.
+        text = clean_markdown(text, str(path))
     if not text.strip():
         raise UnreadableFile("no text in it")
     defaults = defaults or {}
