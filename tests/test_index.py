@@ -83,6 +83,8 @@ def test_extra_folders_are_indexed_with_prefixed_ids_and_remembered(settings, em
     build_index(settings, [extra], embedder=embedder)
     build_index(settings, embedder=embedder)  # a plain re-index keeps the folder
     assert "mirror/peft.md" in {c.source_id for c in load_index(settings).chunks}
+    build_index(settings, embedder=embedder, rebuild=True)  # and so does a full rebuild
+    assert "mirror/peft.md" in {c.source_id for c in load_index(settings).chunks}
 
 
 def test_missing_index_says_how_to_build_one(settings):

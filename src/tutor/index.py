@@ -160,7 +160,6 @@ def _build(settings, extra_paths, embedder, progress, rebuild) -> BuildReport:
     started = time.perf_counter()
     progress = progress or (lambda stage, done, total: None)
     report = BuildReport()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
     builds_dir = settings.data_dir / "builds"
     current = settings.index_dir.resolve() if settings.index_dir.exists() else None
     report.cleaned_unfinished_builds = _clean_unfinished(builds_dir, current)
@@ -191,8 +190,9 @@ def _fill_build(settings, extra_paths, embedder, progress, rebuild, report, stag
     if previous is None and settings.index_dir.exists():
         report.rebuilt_from_scratch_because = why_not
     extra = [Path(p) for p in extra_paths]
-    if previous is not None:  # keep indexing the folders an earlier build was given
-        extra = [Path(p) for p in previous.get("extra_paths", []) if Path(p).exists()] + extra
+    # Keep indexing the folders an earlier build was given, even when rebuilding from scratch.
+    remembered = (read_manifest(settings.index_dir) or {}).get("extra_paths", [])
+    extra = [Path(p) for p in remembered if Path(p).exists()] + extra
     extra = list(dict.fromkeys(p.resolve() for p in extra))
     for path in extra:
         if not path.exists():
