@@ -67,6 +67,18 @@ def _byte_progress(progress: Progress, label: str):
     return update
 
 
+def _task_progress(bar: Progress, labels: dict[str, str] | None = None):
+    """A (key, done, total) callback that gives each key (stage, resource) its own bar."""
+    tasks: dict[str, int] = {}
+
+    def update(key: str, done: int, total: int) -> None:
+        if key not in tasks:
+            tasks[key] = bar.add_task((labels or {}).get(key, key), total=total)
+        bar.update(tasks[key], completed=done, total=total)
+
+    return update
+
+
 def _model_progress_bar() -> Progress:
     return Progress(
         TextColumn("{task.description}"),
@@ -141,12 +153,7 @@ def index(
         TimeRemainingColumn(),
         console=err,
     ) as bar:
-        tasks: dict[str, int] = {}
-
-        def progress(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = bar.add_task(labels.get(stage, stage), total=total)
-            bar.update(tasks[stage], completed=done, total=total)
+        progress = _task_progress(bar, labels)
 
         try:
             report = build_index(settings, paths or [], progress=progress, rebuild=rebuild)
@@ -399,12 +406,7 @@ def fetch(
         TextColumn("{task.completed}/{task.total} files"),
         console=err,
     ) as bar:
-        tasks: dict[str, int] = {}
-
-        def progress(rid: str, done: int, total: int) -> None:
-            if rid not in tasks:
-                tasks[rid] = bar.add_task(rid, total=total)
-            bar.update(tasks[rid], completed=done)
+        progress = _task_progress(bar)
 
         try:
             report = fetch_resources(
