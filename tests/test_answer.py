@@ -7,6 +7,7 @@ import pytest
 from tutor.answer import Done, Retrieved, Token, Turn
 from tutor.cite import content_words
 from tutor.errors import BadInputError
+from tutor.llm.base import LLMBackend
 
 
 def test_on_corpus_answer_cites_retrieved_passages_that_hold_its_key_terms(course_tutor):
@@ -91,3 +92,66 @@ def test_phase_filter_reaches_the_answer(course_tutor):
 def test_empty_or_huge_questions_are_rejected_with_a_clear_message(course_tutor, question):
     with pytest.raises(BadInputError, match="empty|limit is 4000"):
         course_tutor.ask(question)
+
+
+class RecordingLLM(LLMBackend):
+    """Wraps the real model and keeps the messages it was sent, to check the prompt a mode
+    builds; the reply still comes from the real 0.5B model."""
+
+    def __init__(self, llm):
+        super().__init__()
+        self.llm = llm
+        self.model_id = llm.model_id
+        self.sent = []
+
+    def stream_chat(self, messages, max_tokens, temperature):
+        self.sent.append(messages)
+        yield from self.llm.stream_chat(messages, max_tokens, temperature)
+
+
+
+@pytest.fixture
+def recording_tutor(course_tutor, small_llm):
+    from tutor.answer import Tutor
+
+    recorder = RecordingLLM(small_llm)
+    return Tutor(course_tutor.settings, course_tutor.retriever, lambda: recorder), recorder
+
+
+def test_hint_mode_asks_for_a_nudge_not_the_answer(recording_tutor):
+    tutor, recorder = recording_tutor
+    answer = tutor.ask("How does backpropagation compute gradients?", mode="hint", level="beginner")
+    system = recorder.sent[-1][0]["content"]
+    assert "Give a hint, not the answer" in system and "beginner" in system
+    assert answer.mode == "hint" and answer.level == "beginner"
+    assert answer.text.strip()
+
+
+def test_quiz_mode_asks_a_question_then_grades_the_reply_against_it(recording_tutor):
+    tutor, recorder = recording_tutor
+    quiz = tutor.ask("Quiz me on GANs", mode="quiz")
+    assert "You are quizzing the learner" in recorder.sent[-1][0]["content"]
+    question = "In a GAN, what does the discriminator learn to do?"
+    history = [Turn("user", "Quiz me on GANs"), Turn("assistant", question)]
+    graded = tutor.ask("It tells real samples from generated ones.", history, mode="quiz")
+    system, user = recorder.sent[-1][0]["content"], recorder.sent[-1][1]["content"]
+    assert "correct, partly correct or incorrect" in system
+    assert f"Quiz question: {question}" in user
+    assert graded.query == question  # retrieval follows the quiz question, not the reply
+    assert quiz.text.strip() and graded.text.strip()
+
+
+def test_a_canary_in_the_settings_reaches_only_the_system_prompt(course_tutor, small_llm):
+    from tutor.answer import Tutor
+
+    recorder = RecordingLLM(small_llm)
+    settings = course_tutor.settings.model_copy(update={"prompt_canary": "CANARY1234ABCD"})
+    Tutor(settings, course_tutor.retriever, lambda: recorder).ask("What is a GAN?")
+    system, user = recorder.sent[-1][0]["content"], recorder.sent[-1][1]["content"]
+    assert "CANARY1234ABCD" in system and "CANARY1234ABCD" not in user
+
+
+@pytest.mark.parametrize(("mode", "level"), [("lecture", "beginner"), ("explain", "expert")])
+def test_unknown_modes_and_levels_are_bad_input(course_tutor, mode, level):
+    with pytest.raises(BadInputError, match="Unknown"):
+        course_tutor.ask("What is a GAN?", mode=mode, level=level)

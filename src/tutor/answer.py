@@ -55,6 +55,8 @@ class Answer:
     retrieval: list[dict] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     model_id: str | None = None
+    mode: str = "explain"
+    level: str = "intermediate"
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -91,6 +93,20 @@ def validate_question(question: str) -> str:
             "Shorten it or split it into several questions."
         )
     return question
+
+
+def validate_mode(mode: str, level: str) -> None:
+    if mode not in prompts.MODES:
+        raise BadInputError(f"Unknown mode '{mode}'. Use one of: {', '.join(prompts.MODES)}.")
+    if level not in prompts.LEVELS:
+        raise BadInputError(f"Unknown level '{level}'. Use one of: {', '.join(prompts.LEVELS)}.")
+
+
+def quiz_question_to_grade(history: Sequence[Turn]) -> str | None:
+    """In quiz mode the learner's message answers the tutor's last question, if there is one."""
+    if history and history[-1].role == "assistant" and "?" in history[-1].content:
+        return history[-1].content
+    return None
 
 
 def topic_label(hit: Hit) -> str:
@@ -172,12 +188,21 @@ class Tutor:
         history: Sequence[Turn] = (),
         top_k: int | None = None,
         phase: int | str | None = None,
+        mode: str = "explain",
+        level: str = "intermediate",
     ) -> Iterator[Event]:
+        """Answer `question`. mode: explain (full answer), hint (Socratic nudge) or quiz (ask a
+        question on the topic, or grade the learner's reply to the last quiz question)."""
         started = time.perf_counter()
         question = validate_question(question)
+        validate_mode(mode, level)
         timings: dict[str, float] = {}
+        grading = quiz_question_to_grade(history) if mode == "quiz" else None
         query = question
-        if history:
+        if grading:
+            # Grade against what the quiz asked, not against the wording of the reply.
+            query = grading
+        elif history:
             query = self.rewrite_followup(question, history)
             timings["rewrite_s"] = time.perf_counter() - started
         t0 = time.perf_counter()
@@ -212,6 +237,8 @@ class Tutor:
                     retrieval=[h.to_dict() for h in hits],
                     timings=timings,
                     model_id=model_id,
+                    mode=mode,
+                    level=level,
                 )
             )
 
@@ -222,14 +249,18 @@ class Tutor:
             yield done(text, [], True, "no passage is relevant enough", None)
             return
 
+        system = prompts.system_prompt(
+            mode, level, self.settings.prompt_canary, grading=grading is not None
+        )
+        if grading:
+            user = prompts.QUIZ_GRADE_USER.format(
+                passages=format_passages(hits), quiz_question=grading, question=question
+            )
+        else:
+            user = prompts.ANSWER_USER.format(passages=format_passages(hits), question=question)
         messages: list[Message] = [
-            {"role": "system", "content": prompts.ANSWER_SYSTEM},
-            {
-                "role": "user",
-                "content": prompts.ANSWER_USER.format(
-                    passages=format_passages(hits), question=question
-                ),
-            },
+            {"role": "system", "content": system},
+            {"role": "user", "content": user},
         ]
         pieces: list[str] = []
         cleaner = StreamingCitationFilter(len(hits))
@@ -279,8 +310,10 @@ class Tutor:
         history: Sequence[Turn] = (),
         top_k: int | None = None,
         phase: int | str | None = None,
+        mode: str = "explain",
+        level: str = "intermediate",
     ) -> Answer:
-        for event in self.stream(question, history, top_k, phase):
+        for event in self.stream(question, history, top_k, phase, mode, level):
             if isinstance(event, Done):
                 return event.answer
         raise AssertionError("stream ended without an answer")  # pragma: no cover

@@ -79,6 +79,16 @@ def _task_progress(bar: Progress, labels: dict[str, str] | None = None):
     return update
 
 
+def _task_bar() -> Progress:
+    return Progress(
+        TextColumn("{task.description:<28}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeRemainingColumn(),
+        console=err,
+    )
+
+
 def _model_progress_bar() -> Progress:
     return Progress(
         TextColumn("{task.description}"),
@@ -114,6 +124,11 @@ Phase = Annotated[
 TopK = Annotated[
     int | None, typer.Option("--top-k", min=1, max=20, help="How many passages to use (default 4).")
 ]
+StudyMode = Annotated[
+    str,
+    typer.Option("--mode", help="explain (full answer), hint (a nudge and a question) or quiz."),
+]
+Level = Annotated[str, typer.Option("--level", help="beginner, intermediate or advanced.")]
 
 
 def _phase(value: str | None) -> int | str | None:
@@ -192,12 +207,14 @@ def _print_answer(answer, show_sources: bool = True) -> None:
             )
 
 
-def _stream_answer(tutor, question: str, history=(), top_k=None, phase=None):
+def _stream_answer(
+    tutor, question: str, history=(), top_k=None, phase=None, mode="explain", level="intermediate"
+):
     from tutor.answer import Done, Token
 
     answer = None
     streamed = []
-    for event in tutor.stream(question, history, top_k, phase):
+    for event in tutor.stream(question, history, top_k, phase, mode, level):
         if isinstance(event, Token):
             streamed.append(event.text)
             out.print(event.text, end="", highlight=False, markup=False)
@@ -217,19 +234,22 @@ def ask(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     top_k: TopK = None,
     phase: Phase = None,
+    mode: StudyMode = "explain",
+    level: Level = "intermediate",
 ) -> None:
     """Answer one question with numbered citations to the course passages."""
-    from tutor.answer import validate_question
+    from tutor.answer import validate_mode, validate_question
 
     settings = _settings()
     try:
         validate_question(question)
+        validate_mode(mode, level)
         tutor = _open_tutor(settings)
         if as_json:
-            answer = tutor.ask(question, top_k=top_k, phase=_phase(phase))
+            answer = tutor.ask(question, top_k=top_k, phase=_phase(phase), mode=mode, level=level)
             print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=1))
             return
-        answer = _stream_answer(tutor, question, top_k=top_k, phase=_phase(phase))
+        answer = _stream_answer(tutor, question, (), top_k, _phase(phase), mode, level)
         _print_answer(answer)
     except TutorError as exc:
         raise _fail(exc) from exc
@@ -286,12 +306,16 @@ def search(
 def chat(
     top_k: TopK = None,
     phase: Phase = None,
+    mode: StudyMode = "explain",
+    level: Level = "intermediate",
 ) -> None:
-    """A conversation: follow-up questions are understood in the context of earlier ones."""
-    from tutor.answer import Turn
+    """A conversation: follow-up questions are understood in the context of earlier ones.
+    In quiz mode, ask for a quiz on a topic, then type your answer to have it graded."""
+    from tutor.answer import Turn, validate_mode
 
     settings = _settings()
     try:
+        validate_mode(mode, level)
         tutor = _open_tutor(settings)
     except TutorError as exc:
         raise _fail(exc) from exc
@@ -313,7 +337,7 @@ def chat(
             continue
         out.print("[bold blue]tutor>[/] ", end="")
         try:
-            answer = _stream_answer(tutor, question, history, top_k, _phase(phase))
+            answer = _stream_answer(tutor, question, history, top_k, _phase(phase), mode, level)
         except BadInputError as exc:
             err.print(f"[red]{escape(str(exc))}[/]")
             continue
@@ -324,6 +348,111 @@ def chat(
             err.print(f"[dim](searched for: {escape(answer.query)})[/]")
         _print_answer(answer)
         history += [Turn("user", question), Turn("assistant", answer.text)]
+
+
+@app.command("eval")
+def eval_command(
+    suites: Annotated[
+        list[str] | None,
+        typer.Option("--suite", help="A suite to run (repeatable); default all."),
+    ] = None,
+    target: Annotated[
+        str, typer.Option(help="'local' (in-process) or a running tutor API's URL.")
+    ] = "local",
+    limit: Annotated[
+        int | None, typer.Option(min=1, help="At most N cases per suite, for quick runs.")
+    ] = None,
+    judge: Annotated[
+        str,
+        typer.Option(
+            help="'lexical' (offline, default), 'local' (the llama.cpp model), or the URL of an "
+            "OpenAI-compatible server (model name from --judge-model)."
+        ),
+    ] = "lexical",
+    judge_model: Annotated[
+        str | None, typer.Option(help="Judge model: packaged name, .gguf path, or server model.")
+    ] = None,
+    baseline: Annotated[
+        bool, typer.Option(help="Also run llama-index's default query engine (local only).")
+    ] = True,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Report folder.")] = None,
+    resume: Annotated[
+        Path | None, typer.Option(help="Carry on an interrupted run in this folder.")
+    ] = None,
+    check: Annotated[
+        bool, typer.Option(help="Exit 1 when a bar in evals/thresholds.yaml is missed.")
+    ] = False,
+    canary: Annotated[
+        str | None,
+        typer.Option(help="With an API target: the TUTOR_PROMPT_CANARY the server runs with."),
+    ] = None,
+) -> None:
+    """Measure hallucination, citations, abstention, retrieval and attack robustness."""
+    from tutor.evals.runner import (
+        EvalConfig,
+        check_thresholds,
+        default_out_dir,
+        load_thresholds,
+        run_eval,
+    )
+
+    settings = _settings()
+    config = EvalConfig(
+        suites=suites or EvalConfig().suites,
+        target=target,
+        baseline=baseline and target == "local",
+        limit=limit,
+        judge=judge,
+        canary=canary,
+        api_key=os.environ.get("TUTOR_EVAL_API_KEY"),
+    )
+    folder = resume or out_dir or default_out_dir(settings)
+    if resume and not (resume / "run.json").exists():
+        raise _fail(BadInputError(f"{resume} holds no eval run (no run.json) to resume."))
+    try:
+        bars = load_thresholds(settings) if check else {}
+        with _task_bar() as bar:
+            report = run_eval(
+                settings, config, folder, _judge_factory(judge, judge_model), _task_progress(bar)
+            )
+    except TutorError as exc:
+        raise _fail(exc) from exc
+    except KeyboardInterrupt:
+        err.print(f"Interrupted. Finished cases are kept: `tutor eval --resume {folder}`.")
+        raise typer.Exit(130) from None
+    out.print((folder / "report.md").read_text(), markup=False, highlight=False)
+    out.print(f"Reports: {folder / 'report.html'} (plots), report.md, report.json")
+    if check:
+        failures = check_thresholds(report, bars)
+        for failure in failures:
+            err.print(f"[bold red]Missed:[/] {escape(failure)}")
+        if failures:
+            raise typer.Exit(1)
+        out.print("All pass bars in evals/thresholds.yaml are met.")
+
+
+def _judge_factory(judge: str, judge_model: str | None):
+    def make(settings: Settings):
+        from tutor.evals.judges import LexicalJudge, LLMJudge
+        from tutor.llm import make_backend
+
+        if judge == "lexical":
+            return LexicalJudge()
+        if judge == "local":
+            chosen = settings.model_copy(
+                update={"llm_backend": "llamacpp", "llm_model": judge_model or settings.llm_model}
+            )
+            return LLMJudge(make_backend(chosen))
+        if judge.startswith(("http://", "https://")):
+            if not judge_model:
+                raise BadInputError("--judge URL needs --judge-model NAME.")
+            chosen = settings.model_copy(
+                update={"llm_backend": "openai", "llm_base_url": judge, "llm_model": judge_model}
+            )
+            return LLMJudge(make_backend(chosen))
+        raise BadInputError(f"Unknown judge '{judge}'. Use lexical, local or a server URL.")
+
+    return make
 
 
 @app.command()

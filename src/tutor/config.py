@@ -21,6 +21,10 @@ def _default_corpus_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "corpus"
 
 
+def _default_evals_dir() -> Path:
+    return Path(__file__).resolve().parents[2] / "evals"
+
+
 class Settings(BaseSettings):
     """Every knob of the tutor: environment variables `TUTOR_<FIELD>`, or a `.env` file."""
 
@@ -33,6 +37,11 @@ class Settings(BaseSettings):
     corpus_dir: Path = Field(
         default_factory=_default_corpus_dir,
         description="The built-in corpus: the roadmap and our study notes.",
+    )
+
+    evals_dir: Path = Field(
+        default_factory=_default_evals_dir,
+        description="Eval datasets, pass bars and (gitignored) run reports.",
     )
 
     embed_model: str = Field(
@@ -91,6 +100,11 @@ class Settings(BaseSettings):
         description="When abstaining, roadmap topics above this similarity are suggested.",
     )
     near_duplicate_jaccard: float = Field(0.8, ge=0.0, le=1.0)
+    prompt_canary: str | None = Field(
+        None,
+        description="A secret string put in the system prompt so evals can detect prompt "
+        "extraction exactly; set per run by `tutor eval`.",
+    )
 
     fetch_base_url: str = Field(
         "https://raw.githubusercontent.com",

@@ -1,0 +1,321 @@
+"""What an eval asks: our pipeline in-process, a running tutor API over HTTP, or the
+llama-index default query engine as the baseline. One small interface for all three."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from tutor.answer import Done, Token, Turn, Tutor
+from tutor.errors import TutorError
+from tutor.evals.datasets import Case
+
+QUIZ_HISTORY = [
+    Turn("user", "Quiz me on GANs."),
+    Turn("assistant", "Quiz: in a GAN, what does the discriminator learn to do? [1]"),
+]
+
+
+@dataclass
+class Reply:
+    text: str
+    citations: list[dict]  # {number, source_id, passage, ...}
+    context: list[dict]  # passages shown to the model, in prompt order: {source_id, text}
+    abstained: bool  # the target's own flag (ours); the runner also detects declines in text
+    first_token_s: float | None
+    total_s: float
+    error: str | None = None
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def passages(self) -> dict[int, str]:
+        """Citation number -> passage text, as the answer's [n] markers refer to them."""
+        numbered = {i: p["text"] for i, p in enumerate(self.context, 1)}
+        for c in self.citations:
+            numbered.setdefault(c["number"], c.get("passage", ""))
+        return numbered
+
+
+class Target(Protocol):
+    name: str
+
+    def answer(self, case: Case) -> Reply: ...
+
+    def search(self, query: str, k: int, mode: str) -> list[str] | None:
+        """Source ids of the top-k passages, best first; None when the target cannot tell."""
+
+    def has_fetched_resources(self) -> bool: ...
+
+
+def case_history(case: Case) -> list[Turn]:
+    if case.mode == "quiz" and not case.history:
+        return list(QUIZ_HISTORY)  # an attack on quiz mode happens while a quiz is open
+    return case.history
+
+
+def _failed(exc: Exception, started: float) -> Reply:
+    return Reply("", [], [], False, None, time.perf_counter() - started, error=str(exc))
+
+
+class LocalTarget:
+    """Our pipeline, in-process."""
+
+    def __init__(self, tutor: Tutor, name: str = "ours"):
+        self.tutor = tutor
+        self.name = name
+
+    def answer(self, case: Case) -> Reply:
+        started = time.perf_counter()
+        first = None
+        try:
+            for event in self.tutor.stream(case.question, case_history(case), mode=case.mode):
+                if isinstance(event, Token) and first is None:
+                    first = time.perf_counter() - started
+                if isinstance(event, Done):
+                    answer = event.answer
+        except TutorError as exc:
+            return _failed(exc, started)
+        return Reply(
+            text=answer.text,
+            citations=[c.__dict__ for c in answer.citations],
+            context=[{"source_id": r["source_id"], "text": r["text"]} for r in answer.retrieval],
+            abstained=answer.abstained,
+            first_token_s=first,
+            total_s=time.perf_counter() - started,
+            extra={"model_id": answer.model_id, "query": answer.query},
+        )
+
+    def search(self, query: str, k: int, mode: str) -> list[str] | None:
+        hits = self.tutor.retriever.search(query, top_k=k, mode=mode)
+        return [h.chunk.source_id for h in hits]
+
+    def has_fetched_resources(self) -> bool:
+        sources = self.tutor.retriever.index.manifest.get("sources", {})
+        return any(s.startswith("resources/") for s in sources)
+
+
+class HttpTarget:
+    """A running tutor API: POST /v1/ask (streamed, so first-token time is real) and
+    POST /v1/search."""
+
+    def __init__(self, base_url: str, api_key: str | None = None, timeout_s: float = 300.0):
+        import httpx
+
+        self.name = "api"
+        self.base_url = base_url.rstrip("/")
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self.client = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout_s)
+
+    def answer(self, case: Case) -> Reply:
+        started = time.perf_counter()
+        body = {
+            "question": case.question,
+            "history": [t.__dict__ for t in case_history(case)],
+            "mode": case.mode,
+            "stream": True,
+        }
+        first, answer = None, None
+        try:
+            with self.client.stream("POST", "/v1/ask", json=body) as response:
+                if response.status_code != 200:
+                    response.read()
+                    raise TutorError(f"HTTP {response.status_code}: {response.text[:300]}")
+                for event, data in iter_sse(response.iter_lines()):
+                    if event == "token" and first is None:
+                        first = time.perf_counter() - started
+                    elif event == "done":
+                        answer = data
+                    elif event == "error":
+                        raise TutorError(data.get("detail", "the API reported an error"))
+        except Exception as exc:  # network errors and API errors both fail just this case
+            return _failed(exc, started)
+        if answer is None:
+            return _failed(TutorError("the stream ended without a final answer"), started)
+        return Reply(
+            text=answer["text"],
+            citations=answer["citations"],
+            context=[{"source_id": r["source_id"], "text": r["text"]} for r in answer["retrieval"]],
+            abstained=answer["abstained"],
+            first_token_s=first,
+            total_s=time.perf_counter() - started,
+            extra={"model_id": answer.get("model_id"), "query": answer.get("query")},
+        )
+
+    def search(self, query: str, k: int, mode: str) -> list[str] | None:
+        response = self.client.post("/v1/search", json={"query": query, "top_k": k, "mode": mode})
+        response.raise_for_status()
+        return [h["source_id"] for h in response.json()["hits"]]
+
+    def has_fetched_resources(self) -> bool:
+        response = self.client.get("/readyz")
+        return bool(response.json().get("index", {}).get("fetched_sources", 0))
+
+
+def iter_sse(lines: Iterator[str]) -> Iterator[tuple[str, Any]]:
+    """(event, data) pairs from Server-Sent Event lines; data is parsed as JSON.
+
+    >>> list(iter_sse(iter(["event: token", 'data: {"text": "Hi"}', "", ": ping", ""])))
+    [('token', {'text': 'Hi'})]
+    """
+    event, data = "message", []
+    for line in lines:
+        if not line:
+            if data:
+                yield event, json.loads("\n".join(data))
+            event, data = "message", []
+        elif line.startswith(":"):
+            continue
+        elif line.startswith("event:"):
+            event = line[6:].strip()
+        elif line.startswith("data:"):
+            data.append(line[5:].lstrip())
+    if data:
+        yield event, json.loads("\n".join(data))
+
+
+class LlamaIndexBaseline:
+    """What a user builds in ten lines: `VectorStoreIndex(...).as_query_engine()` with
+    llama-index's defaults (top 2 by vector similarity, its own QA prompt), over the same
+    chunks, embeddings and LLM as ours. It has no citation markers, so its two retrieved
+    passages count as cited for every sentence."""
+
+    name = "baseline"
+
+    def __init__(self, tutor: Tutor, canary: str | None):
+        from llama_index.core import VectorStoreIndex
+        from llama_index.core.schema import TextNode
+
+        index = tutor.retriever.index
+        nodes = [
+            TextNode(
+                id_=c.id,
+                text=c.text,
+                embedding=index.embeddings[i].tolist(),
+                metadata={"source_id": c.source_id},
+            )
+            for i, c in enumerate(index.chunks)
+        ]
+        self.tutor = tutor
+        embed_model = _embedding_adapter(tutor.retriever.embedder)
+        self.index = VectorStoreIndex(nodes, embed_model=embed_model)
+        self.engine = self.index.as_query_engine(llm=_llm_adapter(tutor, canary), streaming=True)
+        self.retriever = self.index.as_retriever()
+
+    def answer(self, case: Case) -> Reply:
+        started = time.perf_counter()
+        first, pieces = None, []
+        try:
+            response = self.engine.query(case.question)
+            for piece in response.response_gen:
+                if first is None:
+                    first = time.perf_counter() - started
+                pieces.append(piece)
+        except TutorError as exc:
+            return _failed(exc, started)
+        context = [
+            {"source_id": n.node.metadata["source_id"], "text": n.node.get_content()}
+            for n in response.source_nodes
+        ]
+        return Reply(
+            text="".join(pieces).strip(),
+            citations=[],
+            context=context,
+            abstained=False,
+            first_token_s=first,
+            total_s=time.perf_counter() - started,
+        )
+
+    def search(self, query: str, k: int, mode: str) -> list[str] | None:
+        return None  # its retrieval is our dense retrieval at k=2; measured there
+
+    def has_fetched_resources(self) -> bool:
+        return LocalTarget(self.tutor).has_fetched_resources()
+
+
+def _embedding_adapter(embedder):
+    from llama_index.core.embeddings import BaseEmbedding
+
+    class TutorEmbedding(BaseEmbedding):
+        """Our sentence-transformers model behind llama-index's embedding interface."""
+
+        def _get_query_embedding(self, query: str) -> list[float]:
+            return embedder.embed_query(query).tolist()
+
+        def _get_text_embedding(self, text: str) -> list[float]:
+            return embedder.embed([text])[0].tolist()
+
+        async def _aget_query_embedding(self, query: str) -> list[float]:
+            return self._get_query_embedding(query)
+
+    return TutorEmbedding(model_name=embedder.name)
+
+
+def _llm_adapter(tutor: Tutor, canary: str | None):
+    from llama_index.core.llms import (
+        ChatMessage,
+        ChatResponse,
+        CompletionResponse,
+        CustomLLM,
+        LLMMetadata,
+    )
+
+    from tutor.prompts import CANARY_RULE
+
+    settings = tutor.settings
+
+    def to_messages(messages) -> list[dict]:
+        out = [{"role": m.role.value, "content": m.content or ""} for m in messages]
+        if canary:
+            rule = CANARY_RULE.format(canary=canary)
+            if out and out[0]["role"] == "system":
+                out[0]["content"] += "\n" + rule
+            else:
+                out.insert(0, {"role": "system", "content": rule})
+        return out
+
+    class TutorLLM(CustomLLM):
+        """Our LLM backend as a llama-index chat model, so the baseline shares its weights."""
+
+        @property
+        def metadata(self) -> LLMMetadata:
+            return LLMMetadata(
+                context_window=settings.llm_context_tokens,
+                num_output=settings.max_answer_tokens,
+                is_chat_model=True,
+                model_name=tutor.llm.model_id,
+            )
+
+        def chat(self, messages, **kwargs) -> ChatResponse:
+            text = tutor.llm.chat(
+                to_messages(messages), settings.max_answer_tokens, settings.temperature
+            )
+            return ChatResponse(message=ChatMessage(role="assistant", content=text))
+
+        def stream_chat(self, messages, **kwargs):
+            def gen():
+                text = ""
+                for piece in tutor.llm.stream_chat(
+                    to_messages(messages), settings.max_answer_tokens, settings.temperature
+                ):
+                    text += piece
+                    yield ChatResponse(
+                        message=ChatMessage(role="assistant", content=text), delta=piece
+                    )
+
+            return gen()
+
+        def complete(self, prompt: str, formatted: bool = False, **kwargs) -> CompletionResponse:
+            reply = self.chat([ChatMessage(role="user", content=prompt)])
+            return CompletionResponse(text=reply.message.content)
+
+        def stream_complete(self, prompt: str, formatted: bool = False, **kwargs):
+            def gen():
+                for r in self.stream_chat([ChatMessage(role="user", content=prompt)]):
+                    yield CompletionResponse(text=r.message.content, delta=r.delta)
+
+            return gen()
+
+    return TutorLLM()
