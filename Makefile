@@ -13,7 +13,7 @@ ifeq ($(ARCH),x86_64)
 LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
 endif
 
-.PHONY: setup install models index run test lint bench clean-venv
+.PHONY: setup install models index run serve chromium test eval eval-quick lint bench bench-api clean-venv
 
 setup: install models
 
@@ -36,13 +36,29 @@ models: install
 index: models
 	$(TUTOR) index
 
+# The API in the background, the UI in front of it; Ctrl-C stops both.
 run: index
-	@echo ">> A sample question:"
-	$(TUTOR) ask "How does backpropagation work?"
-	@echo ">> Starting the chat (Ctrl-D to leave)"
-	$(TUTOR) chat
+	@echo ">> Tutor API: http://127.0.0.1:8000 (OpenAPI docs: http://127.0.0.1:8000/docs)"
+	@echo ">> Tutor UI:  http://127.0.0.1:8501   (Ctrl-C stops both)"
+	@$(TUTOR) serve & api=$$!; trap "kill $$api 2>/dev/null" EXIT INT TERM; \
+		TUTOR_API_URL=http://127.0.0.1:8000 $(TUTOR) ui
 
-test: models
+# The full eval (all suites, ours and the llama-index baseline, 1.5B model): hours on 2 CPU cores.
+eval: index
+	$(TUTOR) eval --check
+
+eval-quick: index
+	$(TUTOR) eval --limit 5
+
+# The browser test drives Debian's chromium (Playwright cannot download browsers here).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+chromium:
+	@command -v chromium >/dev/null || { \
+		echo ">> Installing Debian's chromium for the browser test (apt-get)"; \
+		$(SUDO) apt-get install -y -q chromium >/dev/null || \
+		{ $(SUDO) apt-get update -q >/dev/null && $(SUDO) apt-get install -y -q chromium >/dev/null; }; }
+
+test: models chromium
 	$(BIN)/python -m pytest -q
 
 lint: install
@@ -50,6 +66,9 @@ lint: install
 
 bench: index
 	$(BIN)/python benchmarks/bench_core.py
+
+bench-api: index
+	$(BIN)/python benchmarks/bench_api.py
 
 clean-venv:
 	rm -rf $(VENV)

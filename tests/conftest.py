@@ -81,3 +81,18 @@ def course_tutor(course_settings, embedder, small_llm):
 
     retriever = Retriever(load_index(course_settings), embedder, course_settings)
     return Tutor(course_settings, retriever, small_llm)
+
+
+def course_env(settings: Settings, **extra: str) -> dict:
+    """Environment for a `tutor` subprocess on the course index with the 0.5B model; the
+    caller's own TUTOR_* variables are left out so they cannot change what is tested."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TUTOR_")}
+    env.update(
+        TUTOR_DATA_DIR=str(settings.data_dir),
+        TUTOR_CORPUS_DIR=str(settings.corpus_dir),
+        TUTOR_LLM_MODEL=settings.llm_model,
+        TUTOR_LLM_THREADS="2",
+        COLUMNS="200",
+    )
+    env.update(extra)
+    return env

@@ -109,7 +109,6 @@ class RecordingLLM(LLMBackend):
         yield from self.llm.stream_chat(messages, max_tokens, temperature)
 
 
-
 @pytest.fixture
 def recording_tutor(course_tutor, small_llm):
     from tutor.answer import Tutor

@@ -2,13 +2,13 @@
 model for ours and for the llama-index baseline, planted documents, reports, resume, --check."""
 
 import json
-import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from conftest import course_env
 
 from tutor.evals.datasets import SUITES
 
@@ -27,15 +27,7 @@ def run_tutor(args, env, timeout=900):
 
 @pytest.fixture(scope="module")
 def eval_env(course_settings):
-    return dict(
-        os.environ,
-        TUTOR_DATA_DIR=str(course_settings.data_dir),
-        TUTOR_CORPUS_DIR=str(course_settings.corpus_dir),
-        TUTOR_LLM_MODEL=course_settings.llm_model,
-        TUTOR_LLM_THREADS="2",
-        TUTOR_MAX_ANSWER_TOKENS="96",
-        COLUMNS="200",
-    )
+    return course_env(course_settings, TUTOR_MAX_ANSWER_TOKENS="96")
 
 
 @pytest.fixture(scope="module")

@@ -16,6 +16,7 @@ from tutor.cite import (
     attribute_sentences,
     content_words,
     is_abstention,
+    move_leading_markers,
     parse_citations,
     repair_citations,
 )
@@ -302,7 +303,7 @@ class Tutor:
             )
             for n in parsed.numbers
         ]
-        yield done(parsed.text, citations, False, None, self.llm.model_id)
+        yield done(move_leading_markers(parsed.text), citations, False, None, self.llm.model_id)
 
     def ask(
         self,

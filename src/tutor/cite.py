@@ -218,6 +218,26 @@ def attribute_sentences(text: str, passages: list[str], min_overlap: float = 0.5
 
 
 _CITED = re.compile(r"\[(\d+)\]")
+_LEADING = re.compile(r"^((?:\[\d+\])+)\s*")
+
+
+def move_leading_markers(text: str) -> str:
+    """Small models often open with a marker ("[3] GANs are ..."); move it to the end of the
+    first sentence, where citations belong.
+
+    >>> move_leading_markers("[3] GANs pit two nets. They compete [1].")
+    'GANs pit two nets [3]. They compete [1].'
+    """
+    match = _LEADING.match(text)
+    if not match:
+        return text
+    rest = text[match.end() :]
+    first = _SENTENCE_END.split(rest, maxsplit=1)
+    head = first[0].rstrip()
+    tail = rest[len(first[0]) :]
+    if head and head[-1] in ".!?":
+        return f"{head[:-1]} {match.group(1)}{head[-1]}{tail}"
+    return f"{head} {match.group(1)}{tail}"
 
 
 def repair_citations(

@@ -456,6 +456,110 @@ def _judge_factory(judge: str, judge_model: str | None):
 
 
 @app.command()
+def serve(
+    host: Annotated[
+        str | None, typer.Option(help="Address to listen on (default 127.0.0.1).")
+    ] = None,
+    port: Annotated[int | None, typer.Option(min=1, max=65535, help="Port (default 8000).")] = None,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="Processes; each loads its own model copy.")
+    ] = 1,
+) -> None:
+    """Start the REST API (OpenAPI docs at /docs). Beyond loopback it needs TUTOR_API_KEYS."""
+    import uvicorn
+
+    from tutor.api.security import is_loopback
+
+    settings = _settings()
+    host = host or settings.api_host
+    port = port or settings.api_port
+    if not is_loopback(host) and not settings.api_key_list:
+        raise _fail(
+            BadInputError(
+                f"Refusing to listen on {host} without API keys: anyone on the network could "
+                "use the tutor. Set TUTOR_API_KEYS=key1,key2 (long random strings), or listen "
+                "on 127.0.0.1."
+            )
+        )
+    os.environ["TUTOR_API_HOST"] = host  # the app factory re-reads settings in each worker
+    os.environ["TUTOR_API_PORT"] = str(port)
+    err.print(f"Tutor API on http://{host}:{port} (docs: http://{host}:{port}/docs)")
+    uvicorn.run(
+        "tutor.api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        timeout_graceful_shutdown=5,
+    )
+
+
+@app.command()
+def ui(
+    port: Annotated[int | None, typer.Option(min=1, max=65535, help="Port (default 8501).")] = None,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+) -> None:
+    """Start the chat page (Streamlit). It uses the API at TUTOR_API_URL when set."""
+    import subprocess
+
+    settings = _settings()
+    page = Path(__file__).resolve().parents[2] / "ui" / "app.py"
+    if not page.is_file():
+        raise _fail(TutorError(f"The UI page {page} is missing; run from a source checkout."))
+    port = port or settings.ui_port
+    where = f"the API at {settings.api_url}" if settings.api_url else "the tutor in-process"
+    err.print(f"Tutor UI on http://{host}:{port} (using {where})")
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(page),
+        "--server.address",
+        host,
+        "--server.port",
+        str(port),
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+        "--global.developmentMode",
+        "false",
+        "--client.toolbarMode",
+        "viewer",  # no "Deploy" button: this page is the product, not a Streamlit draft
+    ]
+    raise typer.Exit(subprocess.call(command))
+
+
+@app.command("serve-llm")
+def serve_llm(
+    host: Annotated[str, typer.Option(help="Address vLLM listens on.")] = "127.0.0.1",
+    dry_run: Annotated[bool, typer.Option(help="Print the command, do not run it.")] = False,
+) -> None:
+    """Serve the LLM on a GPU with vLLM (pip install '.[gpu]'), then point the tutor at it."""
+    import shlex
+    import shutil
+
+    from tutor.llm.vllm import client_settings_hint, vllm_command
+
+    settings = _settings()
+    command = vllm_command(settings, host)
+    err.print(f"Then start the tutor with: {client_settings_hint(settings)}")
+    if dry_run:
+        print(shlex.join(command))
+        return
+    if shutil.which("vllm") is None:
+        raise _fail(
+            TutorError(
+                "vLLM is not installed. On a machine with an NVIDIA GPU: pip install '.[gpu]'. "
+                "On a CPU the tutor runs the model in-process; no server is needed."
+            )
+        )
+    os.execvp(command[0], command)
+
+
+@app.command()
 def info(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
     """Index size, sources, models and data directory."""
     from tutor.index import read_manifest

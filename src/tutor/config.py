@@ -106,11 +106,63 @@ class Settings(BaseSettings):
         "extraction exactly; set per run by `tutor eval`.",
     )
 
+    api_host: str = Field("127.0.0.1", description="Where `tutor serve` listens.")
+    api_port: int = Field(8000, ge=1, le=65535)
+    api_keys: str = Field(
+        "",
+        description="Comma-separated API keys. Required when listening beyond loopback; when "
+        "set, every /v1 request needs `Authorization: Bearer KEY` (or `X-API-Key`).",
+    )
+    api_rate_limit_per_minute: int = Field(
+        60, ge=1, le=100000, description="Requests per minute per API key (or per client)."
+    )
+    api_queue_size: int = Field(
+        8,
+        ge=0,
+        le=1000,
+        description="Answers that may wait for the model; beyond this the API answers 429.",
+    )
+    api_max_body_bytes: int = Field(65536, ge=1024, le=16 * 1024 * 1024)
+    api_max_history_turns: int = Field(20, ge=0, le=200)
+    api_cors_origins: str = Field(
+        "", description="Comma-separated origins allowed by CORS; empty means CORS is off."
+    )
+    llm_concurrency: int = Field(
+        1,
+        ge=1,
+        le=256,
+        description="Answers generated at once. Keep 1 for embedded llama.cpp (not "
+        "thread-safe); raise it for a vLLM server, which batches requests.",
+    )
+
+    api_url: str | None = Field(
+        None,
+        description="The UI talks to this tutor API (e.g. http://127.0.0.1:8000) when set; "
+        "otherwise it runs the tutor in-process.",
+    )
+    ui_port: int = Field(8501, ge=1, le=65535)
+    learner: str = Field("me", description="Whose progress the UI records (one per install).")
+
+    vllm_model: str = Field(
+        "Qwen/Qwen2.5-1.5B-Instruct",
+        description="Hugging Face model `tutor serve-llm` serves with vLLM on a GPU.",
+    )
+    vllm_port: int = Field(8001, ge=1, le=65535)
+    vllm_gpu_memory_utilization: float = Field(0.85, gt=0.0, le=1.0)
+
     fetch_base_url: str = Field(
         "https://raw.githubusercontent.com",
         description="Where `tutor fetch` downloads files: {base}/{repo}/{commit}/{path}.",
     )
     fetch_timeout_s: float = Field(30.0, gt=0, le=600)
+
+    @property
+    def api_key_list(self) -> list[str]:
+        return [k.strip() for k in self.api_keys.split(",") if k.strip()]
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [o.strip() for o in self.api_cors_origins.split(",") if o.strip()]
 
     @property
     def index_dir(self) -> Path:

@@ -166,7 +166,10 @@ def resolve_llm_model(name: str, models_dir: Path, progress: Progress | None = N
     if name in PACKAGED_MODELS:
         return assemble_packaged_model(PACKAGED_MODELS[name], models_dir, progress)
     path = Path(name).expanduser()
-    if name.endswith(".gguf") or path.exists():
+    repo, colon, _ = name.partition(":")
+    # "owner/repo:*Q5_K_M.gguf" names a file pattern in a Hub repo, not a local path.
+    hub_pattern = bool(colon) and repo.count("/") == 1 and not path.exists()
+    if not hub_pattern and (name.endswith(".gguf") or path.exists()):
         if not path.is_file():
             raise ModelMissingError(
                 f"No model file at {path}. Set TUTOR_LLM_MODEL to an existing .gguf file or to "

@@ -96,8 +96,8 @@ def declined(text: str) -> bool:
 def statements(text: str) -> list[tuple[str, list[int]]]:
     """Split an answer into statements (sentences) with the citation numbers each carries.
 
-    >>> statements("GANs have two nets [1]. They compete [1][2]. Why?")
-    [('GANs have two nets.', [1]), ('They compete.', [1, 2])]
+    >>> statements("GANs have two nets [1]. The nets compete in a game [1][2]. Why?")
+    [('GANs have two nets.', [1]), ('The nets compete in a game.', [1, 2])]
     """
     out = []
     for sentence in _SENTENCE.split(text.strip()):

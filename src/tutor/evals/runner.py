@@ -245,7 +245,10 @@ def _planted_tutor(settings: Settings, tutor, cases: list[Case], stack: ExitStac
     from tutor.retrieve import Retriever
 
     tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="tutor-eval-")))
-    for name in ("models", "resources"):
+    links = ["models"]
+    if LocalTarget(tutor).has_fetched_resources():
+        links.append("resources")  # fetched but never indexed files stay out, as in the index
+    for name in links:
         if (settings.data_dir / name).exists():
             os.symlink((settings.data_dir / name).resolve(), tmp / name)
     shutil.copytree(settings.index_dir.resolve(), tmp / "builds" / "seed")

@@ -1,0 +1,170 @@
+"""Request and response bodies: the API's contract, and the limits it enforces (422)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from tutor.config import MAX_QUESTION_CHARS
+
+Mode = Literal["explain", "hint", "quiz"]
+Level = Literal["beginner", "intermediate", "advanced"]
+SearchMode = Literal["hybrid", "dense", "bm25"]
+
+
+def _check_phase(value):
+    if value is None:
+        return None
+    text = str(value).strip().lower()
+    if text == "other" or (text.isdigit() and 1 <= int(text) <= 6):
+        return text
+    raise ValueError("phase must be 1-6 or 'other'")
+
+
+class TurnIn(BaseModel):
+    role: Literal["user", "assistant"]
+    content: str = Field(max_length=MAX_QUESTION_CHARS * 2)
+
+
+class AskRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    question: str = Field(
+        min_length=1,
+        max_length=MAX_QUESTION_CHARS,
+        description="The learner's question.",
+        examples=["How does backpropagation work?"],
+    )
+    history: list[TurnIn] = Field(default_factory=list, max_length=200)
+    top_k: int | None = Field(None, ge=1, le=20, description="Passages given to the model.")
+    phase: int | str | None = Field(None, description="Only passages from roadmap phase 1-6.")
+    mode: Mode = "explain"
+    level: Level = "intermediate"
+    stream: bool = Field(False, description="Server-Sent Events: token events, then `done`.")
+
+    @field_validator("phase")
+    @classmethod
+    def _phase_ok(cls, value):
+        return _check_phase(value)
+
+    @field_validator("question")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("the question is empty")
+        return value
+
+
+class SearchRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    query: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS)
+    top_k: int | None = Field(None, ge=1, le=50)
+    phase: int | str | None = None
+    mode: SearchMode = "hybrid"
+
+    @field_validator("phase")
+    @classmethod
+    def _phase_ok(cls, value):
+        return _check_phase(value)
+
+    @field_validator("query")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("the query is empty")
+        return value
+
+
+class CitationOut(BaseModel):
+    number: int
+    chunk_id: str
+    source_id: str
+    title: str
+    heading_path: list[str]
+    url: str | None
+    passage: str
+    inferred: bool
+
+
+class AnswerOut(BaseModel):
+    question: str
+    query: str
+    text: str
+    citations: list[CitationOut]
+    abstained: bool
+    abstain_reason: str | None = None
+    suggestions: list[str] = []
+    retrieval: list[dict] = []
+    timings: dict[str, float] = {}
+    model_id: str | None = None
+    mode: str = "explain"
+    level: str = "intermediate"
+
+
+class HitOut(BaseModel):
+    chunk_id: str
+    source_id: str
+    title: str
+    heading_path: list[str]
+    url: str | None
+    phase: int | str | None
+    section: str | None
+    topic: str | None
+    start_char: int
+    end_char: int
+    score: float
+    dense_score: float
+    bm25_score: float | None
+    text: str
+
+
+class SearchOut(BaseModel):
+    query: str
+    hits: list[HitOut]
+
+
+class ChatMessageIn(BaseModel):
+    role: Literal["system", "user", "assistant", "developer", "tool"]
+    content: str | list[dict] | None = None
+
+
+class ChatCompletionRequest(BaseModel):
+    """OpenAI's chat completion request; fields the tutor has no use for are accepted and
+    ignored, so existing clients work unchanged."""
+
+    model_config = ConfigDict(extra="allow")
+
+    model: str = "genai-tutor"
+    messages: list[ChatMessageIn] = Field(min_length=1, max_length=201)
+    stream: bool = False
+    max_tokens: int | None = Field(None, ge=1, le=8192)
+    temperature: float | None = Field(None, ge=0.0, le=2.0)
+    top_k: int | None = Field(None, ge=1, le=20)
+    mode: Mode = "explain"
+    level: Level = "intermediate"
+
+
+class FieldError(BaseModel):
+    field: str
+    message: str
+
+
+class ErrorOut(BaseModel):
+    """Every error body: a readable `detail`; validation errors add one entry per field."""
+
+    detail: str
+    errors: list[FieldError] = []
+
+
+ERROR_RESPONSES = {
+    status: {"model": ErrorOut, "description": description}
+    for status, description in (
+        (401, "A valid API key is required"),
+        (413, "The request body is too large"),
+        (422, "A field is invalid"),
+        (429, "Busy or rate-limited: retry after the Retry-After header's seconds"),
+        (503, "The index or the model is not available"),
+    )
+}

@@ -1,0 +1,155 @@
+"""The learner's own record, in SQLite in the data directory: topics studied, quiz results,
+and thumbs up/down with comments on answers (which the eval suite can later learn from).
+
+One learner per local install by default; a learner name separates several on a shared one.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import time
+from pathlib import Path
+
+from tutor.errors import TutorError
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS studied (
+    learner TEXT NOT NULL, topic_id TEXT NOT NULL, title TEXT NOT NULL, at REAL NOT NULL,
+    PRIMARY KEY (learner, topic_id)
+);
+CREATE TABLE IF NOT EXISTS quiz (
+    id INTEGER PRIMARY KEY, learner TEXT NOT NULL, topic_id TEXT, question TEXT NOT NULL,
+    answer TEXT NOT NULL, grade TEXT, feedback TEXT NOT NULL, at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS feedback (
+    id INTEGER PRIMARY KEY, learner TEXT NOT NULL, question TEXT NOT NULL, answer TEXT NOT NULL,
+    rating INTEGER NOT NULL CHECK (rating IN (-1, 1)), comment TEXT, mode TEXT,
+    citations TEXT NOT NULL, at REAL NOT NULL
+);
+"""
+
+
+class ProgressStore:
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.db = sqlite3.connect(self.path, check_same_thread=False)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.executescript(SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            raise TutorError(
+                f"The progress database {self.path} cannot be opened ({exc}). It is left as it "
+                "is; move it aside to start a fresh one, or restore it from a backup."
+            ) from exc
+
+    def _write(self, sql: str, values: tuple) -> None:
+        with self.db:  # one transaction: a crash never leaves half a record
+            self.db.execute(sql, values)
+
+    def record_studied(self, learner: str, topic_id: str, title: str) -> None:
+        self._write(
+            "INSERT OR REPLACE INTO studied VALUES (?, ?, ?, ?)",
+            (learner, topic_id, title, time.time()),
+        )
+
+    def record_quiz(
+        self, learner: str, topic_id: str | None, question: str, answer: str, feedback: str
+    ) -> str | None:
+        grade = grade_of(feedback)
+        self._write(
+            "INSERT INTO quiz (learner, topic_id, question, answer, grade, feedback, at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (learner, topic_id, question, answer, grade, feedback, time.time()),
+        )
+        return grade
+
+    def record_feedback(
+        self,
+        learner: str,
+        question: str,
+        answer: str,
+        rating: int,
+        comment: str | None = None,
+        mode: str | None = None,
+        citations: list[dict] | None = None,
+    ) -> None:
+        self._write(
+            "INSERT INTO feedback (learner, question, answer, rating, comment, mode, citations, "
+            "at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                learner,
+                question,
+                answer,
+                rating,
+                comment or None,
+                mode,
+                json.dumps(citations or []),
+                time.time(),
+            ),
+        )
+
+    def studied(self, learner: str) -> dict[str, str]:
+        rows = self.db.execute(
+            "SELECT topic_id, title FROM studied WHERE learner = ? ORDER BY at", (learner,)
+        )
+        return dict(rows.fetchall())
+
+    def export(self, learner: str) -> dict:
+        def rows(sql: str) -> list[dict]:
+            cursor = self.db.execute(sql, (learner,))
+            names = [d[0] for d in cursor.description]
+            return [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
+
+        feedback = rows(
+            "SELECT question, answer, rating, comment, mode, citations, at "
+            "FROM feedback WHERE learner = ? ORDER BY at"
+        )
+        for f in feedback:
+            f["citations"] = json.loads(f["citations"])
+        return {
+            "learner": learner,
+            "studied": rows(
+                "SELECT topic_id, title, at FROM studied WHERE learner = ? ORDER BY at"
+            ),
+            "quiz": rows(
+                "SELECT topic_id, question, answer, grade, feedback, at FROM quiz "
+                "WHERE learner = ? ORDER BY at"
+            ),
+            "feedback": feedback,
+        }
+
+
+_GRADE = re.compile(r"\b(partly correct|partially correct|incorrect|not correct|correct)\b", re.I)
+
+
+def grade_of(feedback: str) -> str | None:
+    """The tutor's verdict on a quiz answer, from the start of its grading.
+
+    >>> grade_of("Partly correct: the discriminator ... [1]")
+    'partly correct'
+    """
+    match = _GRADE.search(feedback[:200])
+    if not match:
+        return None
+    word = match.group(1).lower()
+    return {"partially correct": "partly correct", "not correct": "incorrect"}.get(word, word)
+
+
+def topics_in_order(tree: list[dict]) -> list[dict]:
+    """Every study note in roadmap order: phase by phase, section by section."""
+    ordered = []
+    for phase in tree:
+        for note in phase.get("notes", []):
+            ordered.append(note | {"phase": phase["phase"]})
+        for section in phase.get("sections", []):
+            for note in section.get("notes", []):
+                ordered.append(note | {"phase": phase["phase"], "section": section["title"]})
+    return ordered
+
+
+def next_topic(tree: list[dict], studied: dict[str, str]) -> dict | None:
+    """The first topic in roadmap order that the learner has not studied yet."""
+    return next((t for t in topics_in_order(tree) if t["source_id"] not in studied), None)

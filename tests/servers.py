@@ -1,0 +1,65 @@
+"""Real servers for tests: `tutor serve` / `tutor ui` in their own processes on free ports."""
+
+import contextlib
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def _process(args: list[str], env: dict, is_up, timeout_s: float = 180):
+    """Run `tutor ARGS --port P`; yield the base URL once `is_up(url)` holds."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tutor.cli", *args, "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            if process.poll() is not None:
+                raise AssertionError(f"`tutor {args[0]}` exited: {process.stdout.read()[-3000:]}")
+            with contextlib.suppress(httpx.TransportError):
+                if is_up(url):
+                    break
+            if time.monotonic() > deadline:
+                raise AssertionError(f"`tutor {args[0]}` did not come up in {timeout_s} s")
+            time.sleep(0.5)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def running_server(env: dict, host: str = "127.0.0.1", ready: bool = True):
+    """`tutor serve`: up once /healthz answers (and, with `ready`, /readyz says ready)."""
+
+    def is_up(url: str) -> bool:
+        if httpx.get(f"{url}/healthz", timeout=2).status_code != 200:
+            return False
+        return not ready or httpx.get(f"{url}/readyz", timeout=10).status_code == 200
+
+    return _process(["serve", "--host", host], env, is_up)
+
+
+def running_ui(env: dict):
+    """`tutor ui` (Streamlit): up once its health endpoint answers."""
+    return _process(
+        ["ui"], env, lambda url: httpx.get(f"{url}/_stcore/health", timeout=2).status_code == 200
+    )

@@ -1,0 +1,46 @@
+"""The tutor as a learner sees it: the API and the UI on loopback, driven by a real headless
+Chromium (Debian's, through Playwright) through one question, its streamed answer and a
+citation. Saves docs/screenshot.png for the README."""
+
+import re
+from pathlib import Path
+
+from conftest import course_env
+from servers import running_server, running_ui
+
+REPO = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+
+
+def test_one_question_in_a_real_browser(course_settings):
+    from playwright.sync_api import expect, sync_playwright
+
+    env = course_env(course_settings, TUTOR_MAX_ANSWER_TOKENS="96", TUTOR_LEARNER="browser-test")
+    with (
+        running_server(env) as api,
+        running_ui(dict(env, TUTOR_API_URL=api)) as ui,
+        sync_playwright() as p,
+    ):
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(ui)
+        box = page.get_by_test_id("stChatInputTextArea")
+        expect(box).to_be_visible(timeout=60_000)
+        box.fill("What does a GAN discriminator do?")
+        box.press("Enter")
+
+        # The answer streams in, then its citation cards appear under it.
+        cards = page.get_by_test_id("stExpander").filter(has_text=re.compile(r"\[\d+\] "))
+        expect(cards.first).to_be_visible(timeout=240_000)
+        assistant = page.get_by_test_id("stChatMessage").nth(1)
+        expect(assistant).to_contain_text(re.compile(r"\[\d+\]"))
+
+        card = cards.first
+        card.locator("summary").click()
+        card.get_by_text("Read the whole passage").click()
+        details = card.get_by_test_id("stExpanderDetails")
+        expect(details).to_contain_text(re.compile(r"(\w+\W+){20}"))  # a real passage
+        expect(card.get_by_test_id("stCaptionContainer")).to_contain_text("notes/")
+        page.screenshot(path=str(REPO / "docs" / "screenshot.png"), full_page=True)
+        browser.close()
+    assert (REPO / "docs" / "screenshot.png").stat().st_size > 10_000

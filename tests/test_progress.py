@@ -1,0 +1,89 @@
+"""The learner's progress store (SQLite) and the roadmap-order helpers."""
+
+import json
+import sqlite3
+
+import pytest
+
+from tutor.errors import TutorError
+from tutor.progress import ProgressStore, grade_of, next_topic, topics_in_order
+
+TREE = [
+    {
+        "phase": 1,
+        "notes": [],
+        "sections": [
+            {
+                "title": "Math",
+                "notes": [
+                    {"source_id": "notes/phase-1/a.md", "title": "A"},
+                    {"source_id": "notes/phase-1/b.md", "title": "B"},
+                ],
+            }
+        ],
+    },
+    {"phase": 2, "notes": [{"source_id": "notes/phase-2/c.md", "title": "C"}], "sections": []},
+]
+
+
+def test_progress_is_recorded_per_learner_and_exported(tmp_path):
+    store = ProgressStore(tmp_path / "progress.sqlite")
+    store.record_studied("ana", "notes/phase-1/a.md", "A")
+    store.record_studied("ana", "notes/phase-1/a.md", "A")  # studying again is one topic
+    store.record_studied("ben", "notes/phase-2/c.md", "C")
+    grade = store.record_quiz("ana", "notes/phase-1/a.md", "What is A?", "B", "Incorrect: A is ...")
+    store.record_feedback(
+        "ana",
+        "What is A?",
+        "A is ... [1]",
+        -1,
+        "too vague",
+        "explain",
+        [{"number": 1, "source_id": "notes/phase-1/a.md"}],
+    )
+    assert grade == "incorrect"
+    assert store.studied("ana") == {"notes/phase-1/a.md": "A"}
+    exported = store.export("ana")
+    assert [s["topic_id"] for s in exported["studied"]] == ["notes/phase-1/a.md"]
+    assert exported["quiz"][0]["grade"] == "incorrect"
+    assert exported["feedback"][0]["comment"] == "too vague"
+    assert exported["feedback"][0]["citations"][0]["number"] == 1
+    json.dumps(exported)  # exportable as JSON
+    # A second connection (another process, a restart) sees the same record.
+    assert ProgressStore(tmp_path / "progress.sqlite").studied("ben") == {"notes/phase-2/c.md": "C"}
+
+
+def test_ratings_other_than_up_or_down_are_refused(tmp_path):
+    store = ProgressStore(tmp_path / "p.sqlite")
+    with pytest.raises(sqlite3.IntegrityError):
+        store.record_feedback("ana", "q", "a", 5)
+
+
+def test_a_corrupt_database_is_reported_and_left_untouched(tmp_path):
+    path = tmp_path / "progress.sqlite"
+    path.write_bytes(b"this is not a database" * 100)
+    before = path.read_bytes()
+    with pytest.raises(TutorError, match="move it aside"):
+        ProgressStore(path)
+    assert path.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("text", "grade"),
+    [
+        ("Correct! The discriminator ...", "correct"),
+        ("Partly correct: you named ...", "partly correct"),
+        ("That is not correct. In fact ...", "incorrect"),
+        ("GANs are ...", None),
+    ],
+)
+def test_quiz_grades_are_read_from_the_tutors_verdict(text, grade):
+    assert grade_of(text) == grade
+
+
+def test_the_next_topic_follows_roadmap_order_and_skips_studied_ones():
+    assert [t["title"] for t in topics_in_order(TREE)] == ["A", "B", "C"]
+    assert next_topic(TREE, {})["title"] == "A"
+    assert next_topic(TREE, {"notes/phase-1/a.md": "A"})["title"] == "B"
+    studied = {t["source_id"]: t["title"] for t in topics_in_order(TREE)}
+    assert next_topic(TREE, studied) is None
