@@ -2,6 +2,7 @@
 model for ours and for the llama-index baseline, planted documents, reports, resume, --check."""
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -124,3 +125,10 @@ def test_bad_eval_options_are_bad_input(eval_env, tmp_path, args, message):
     result = run_tutor(["eval", "--out", str(tmp_path / "r"), "--limit", "1", *args], eval_env)
     assert result.returncode == 2, result.stderr[-2000:]
     assert message in result.stderr
+
+
+def test_calibrate_only_reports_the_judges_balanced_accuracy(eval_env):
+    result = run_tutor(["eval", "--calibrate-only"], eval_env)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "Judge lexical: balanced accuracy" in result.stdout
+    assert re.search(r"on \d{3} labelled pairs", result.stdout)

@@ -203,7 +203,7 @@ def _sidebar(tree: list[dict]) -> None:
         if st.button("What should I learn next?", use_container_width=True):
             upcoming = next_topic(tree, studied)
             if upcoming:
-                state.topic = {k: upcoming[k] for k in ("source_id", "title", "phase")}
+                state.topic = upcoming
             else:
                 st.success("You have studied every topic on the roadmap.")
         st.subheader("Roadmap")
@@ -212,15 +212,10 @@ def _sidebar(tree: list[dict]) -> None:
             if phase["phase"] is not None:
                 label = f"Phase {phase['phase']}: {label}"
             with st.expander(label):
-                notes = phase["notes"] + [n for s in phase["sections"] for n in s["notes"]]
-                for note in notes:
-                    tick = "✓ " if note["source_id"] in studied else ""
-                    if st.button(f"{tick}{note['title']}", key=f"topic-{note['source_id']}"):
-                        state.topic = {
-                            "source_id": note["source_id"],
-                            "title": note["title"],
-                            "phase": phase["phase"],
-                        }
+                for topic in [t for t in topics if t["phase"] == phase["phase"]]:
+                    tick = "✓ " if topic["source_id"] in studied else ""
+                    if st.button(f"{tick}{topic['title']}", key=f"topic-{topic['source_id']}"):
+                        state.topic = topic
         with st.expander("Settings"):
             try:
                 about = client.describe()
@@ -261,6 +256,8 @@ def main() -> None:
         if cols[2].button("Clear topic"):
             state.topic = None
             st.rerun()
+        if state.topic and state.topic.get("resources"):
+            st.markdown("**Resources for this topic:** " + "; ".join(state.topic["resources"]))
         if state.topic:
             with st.expander("Study note for this topic"):
                 try:

@@ -386,6 +386,12 @@ def eval_command(
         str | None,
         typer.Option(help="With an API target: the TUTOR_PROMPT_CANARY the server runs with."),
     ] = None,
+    calibrate_only: Annotated[
+        bool,
+        typer.Option(
+            "--calibrate-only", help="Only measure the judge on the labelled pairs, then stop."
+        ),
+    ] = False,
 ) -> None:
     """Measure hallucination, citations, abstention, retrieval and attack robustness."""
     from tutor.evals.runner import (
@@ -397,6 +403,9 @@ def eval_command(
     )
 
     settings = _settings()
+    if calibrate_only:
+        _calibrate(settings, _judge_factory(judge, judge_model))
+        return
     config = EvalConfig(
         suites=suites or EvalConfig().suites,
         target=target,
@@ -429,6 +438,25 @@ def eval_command(
         if failures:
             raise typer.Exit(1)
         out.print("All pass bars in evals/thresholds.yaml are met.")
+
+
+def _calibrate(settings: Settings, judge_factory) -> None:
+    from tutor.evals.datasets import load_calibration
+    from tutor.evals.judges import calibrate
+
+    try:
+        judge = judge_factory(settings)
+        pairs = load_calibration(settings.evals_dir / "datasets")
+        with _task_bar() as bar:
+            update = _task_progress(bar)
+            result = calibrate(judge, pairs, lambda done, total: update("judging", done, total))
+    except TutorError as exc:
+        raise _fail(exc) from exc
+    flag = " (low confidence: below 0.75)" if result["low_confidence"] else ""
+    out.print(
+        f"Judge {result['judge']}: balanced accuracy {result['balanced_accuracy']:.3f}, "
+        f"accuracy {result['accuracy']:.3f} on {result['pairs']} labelled pairs{flag}."
+    )
 
 
 def _judge_factory(judge: str, judge_model: str | None):
@@ -501,13 +529,13 @@ def ui(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
 ) -> None:
     """Start the chat page (Streamlit). It uses the API at TUTOR_API_URL when set."""
-    import subprocess
-
     settings = _settings()
     page = Path(__file__).resolve().parents[2] / "ui" / "app.py"
     if not page.is_file():
         raise _fail(TutorError(f"The UI page {page} is missing; run from a source checkout."))
     port = port or settings.ui_port
+    if settings.api_url:
+        _wait_for_api(settings.api_url)
     where = f"the API at {settings.api_url}" if settings.api_url else "the tutor in-process"
     err.print(f"Tutor UI on http://{host}:{port} (using {where})")
     command = [
@@ -529,7 +557,25 @@ def ui(
         "--client.toolbarMode",
         "viewer",  # no "Deploy" button: this page is the product, not a Streamlit draft
     ]
-    raise typer.Exit(subprocess.call(command))
+    # Become Streamlit, so a signal to this process (Ctrl-C, a supervisor) reaches it.
+    os.execv(sys.executable, command)
+
+
+def _wait_for_api(url: str, timeout_s: float = 120.0) -> None:
+    """Give an API that is starting beside the UI (as in `make run`) time to come up."""
+    import time
+
+    import httpx
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url.rstrip('/')}/healthz", timeout=2).is_success:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(1)
+    err.print(f"[yellow]The API at {escape(url)} is not answering yet; the page will say so.[/]")
 
 
 @app.command("serve-llm")

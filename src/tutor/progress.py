@@ -143,10 +143,19 @@ def topics_in_order(tree: list[dict]) -> list[dict]:
     ordered = []
     for phase in tree:
         for note in phase.get("notes", []):
-            ordered.append(note | {"phase": phase["phase"]})
+            ordered.append(
+                note | {"phase": phase["phase"], "resources": phase.get("resources", [])}
+            )
         for section in phase.get("sections", []):
             for note in section.get("notes", []):
-                ordered.append(note | {"phase": phase["phase"], "section": section["title"]})
+                ordered.append(
+                    note
+                    | {
+                        "phase": phase["phase"],
+                        "section": section["title"],
+                        "resources": section.get("resources", []),
+                    }
+                )
     return ordered
 
 

@@ -169,7 +169,7 @@ def run_eval(
         "judge": calibration,
         "summary": summary,
         "retrieval": retrieval,
-        "notes": notes,
+        "notes": list(dict.fromkeys(notes)),
         "cases": results,
     }
     write_reports(report, out_dir)
