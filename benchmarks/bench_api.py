@@ -107,7 +107,7 @@ def main() -> None:
     del tutor
 
     port = free_port()
-    env = dict(os.environ, TUTOR_API_RATE_LIMIT_PER_MINUTE="1000000")
+    env = dict(os.environ, TUTOR_API_RATE_LIMIT_PER_MINUTE="100000")
     if args.model:
         env["TUTOR_LLM_MODEL"] = args.model
     server = subprocess.Popen(

@@ -174,3 +174,9 @@ def test_index_from_another_embedding_model_is_refused_at_query_time(indexed_env
     result = run_tutor(["search", "GAN"], env)
     assert result.returncode == 1
     assert "was built with embedding model" in result.stderr and "tutor index" in result.stderr
+
+
+def test_an_invalid_setting_is_bad_input_not_a_bug(cli_env):
+    result = run_tutor(["info"], dict(cli_env, TUTOR_TOP_K="99"))
+    assert result.returncode == 2
+    assert "TUTOR_TOP_K" in result.stderr and "bug" not in result.stderr

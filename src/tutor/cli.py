@@ -46,8 +46,16 @@ def _quiet_libraries() -> None:
 
 
 def _settings() -> Settings:
+    from pydantic import ValidationError
+
     _quiet_libraries()
-    return Settings()
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"TUTOR_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in exc.errors()
+        )
+        raise _fail(BadInputError(f"Invalid setting: {problems}.")) from None
 
 
 def _fail(exc: TutorError) -> typer.Exit:
