@@ -95,3 +95,17 @@ def test_an_api_that_is_down_gives_a_notice_and_keeps_the_question(ui_env, monke
     assert any("tutor serve" in e.value for e in at.error)
     assert at.text_area(key="kept_question").value == "What is a GAN?"
     assert at.session_state["messages"] == []
+
+
+def test_a_quiz_asks_then_grades_and_records_the_result(ui_env):
+    settings, learner = ui_env
+    at = page()
+    at.radio(key="mode").set_value("Quiz")
+    at = ask(at, "Quiz me on GANs")
+    quiz = at.session_state["quiz_question"]
+    assert quiz and at.session_state["messages"][-1]["answer"]["mode"] == "quiz"
+    at = ask(at, "The discriminator tells real samples from generated ones.")
+    assert at.session_state["quiz_question"] is None  # graded; the next message starts anew
+    db = sqlite3.connect(settings.data_dir / "progress.sqlite")
+    rows = db.execute("SELECT question, answer FROM quiz WHERE learner = ?", (learner,)).fetchall()
+    assert rows == [(quiz, "The discriminator tells real samples from generated ones.")]

@@ -60,7 +60,11 @@ def _ask(question: str) -> None:
     """Stream one answer into the page and record what it means for the learner's progress."""
     mode = MODES[state.get("mode", "Explain")][0]
     history = _history()
-    grading = mode == "quiz" and bool(history) and history[-1]["role"] == "assistant"
+    grading = False
+    if mode == "quiz":
+        # A reply to the open quiz question is graded against it; anything else starts a quiz.
+        grading = bool(state.get("quiz_question"))
+        history = [{"role": "assistant", "content": state.quiz_question}] if grading else []
     state.messages.append({"role": "user", "content": question})
     with st.chat_message("user"):
         st.markdown(question)
@@ -94,6 +98,8 @@ def _ask(question: str) -> None:
         )
         state.pending = ""
         state.notice = None
+        if mode == "quiz":
+            state.quiz_question = None if grading or answer["abstained"] else answer["text"]
         _record_progress(answer, question, history, grading)
         st.rerun()  # redraw the history with the answer's citation cards and feedback
 
