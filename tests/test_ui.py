@@ -49,7 +49,8 @@ def test_a_question_gets_a_streamed_answer_with_citation_cards(ui_env):
     # A card shows the passage; its toggle reveals the whole chunk.
     at.toggle(key=f"full-1-{answer['citations'][0]['number']}").set_value(True).run()
     shown = [m.value for m in at.markdown]
-    assert answer["citations"][0]["passage"].strip() in shown
+    ending = answer["citations"][0]["passage"].strip()[-80:]  # headings are restyled, text kept
+    assert any(m.endswith(ending) for m in shown)
 
 
 def test_an_off_corpus_question_shows_an_abstention_not_a_failure(ui_env):
