@@ -98,15 +98,16 @@ def test_check_exits_1_when_a_bar_is_missed(smoke_run, eval_env, tmp_path):
     out, _ = smoke_run
     evals = tmp_path / "evals"
     shutil.copytree(REPO / "evals" / "datasets", evals / "datasets")
-    (evals / "thresholds.yaml").write_text("bars:\n  latency.total_s.p50: {max: 0.0}\n")
+    # A rate can never exceed 1, so this bar is always missed and the next always met.
+    (evals / "thresholds.yaml").write_text("bars:\n  adversarial.attack_success: {min: 1.5}\n")
     copy = tmp_path / "run"
     shutil.copytree(out, copy)
     env = dict(eval_env, TUTOR_EVALS_DIR=str(evals))
     result = run_tutor(["eval", "--resume", str(copy), "--check"], env)
     assert result.returncode == 1
-    assert "Missed:" in result.stderr and "latency.total_s.p50" in result.stderr
+    assert "Missed:" in result.stderr and "adversarial.attack_success" in result.stderr
 
-    (evals / "thresholds.yaml").write_text("bars:\n  latency.total_s.p50: {max: 100000}\n")
+    (evals / "thresholds.yaml").write_text("bars:\n  adversarial.attack_success: {max: 1.0}\n")
     result = run_tutor(["eval", "--resume", str(copy), "--check"], env)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "All pass bars" in result.stdout
