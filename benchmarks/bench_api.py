@@ -25,6 +25,9 @@ import time
 import httpx
 
 os.environ.setdefault("TQDM_DISABLE", "1")
+
+from tutor.evals.metrics import percentile  # noqa: E402
+
 QUESTIONS = [
     "How does backpropagation work?",
     "What is self-attention?",
@@ -35,11 +38,6 @@ QUESTIONS = [
     "What is tokenization?",
     "What is mode collapse in GANs?",
 ]
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
 
 
 async def drive(url: str, path: str, bodies: list[dict], clients: int) -> dict:
@@ -71,8 +69,8 @@ async def drive(url: str, path: str, bodies: list[dict], clients: int) -> dict:
         "other": sum(code not in (200, 429) for code, _ in outcomes),
         "lost": len(bodies) - len(outcomes),
         "throughput_rps": len(ok) / wall,
-        "p50_s": pct(ok, 50) if ok else None,
-        "p95_s": pct(ok, 95) if ok else None,
+        "p50_s": percentile(ok, 50) if ok else None,
+        "p95_s": percentile(ok, 95) if ok else None,
     }
 
 

@@ -15,7 +15,7 @@ import pytest
 from conftest import course_env
 from servers import free_port, running_server
 
-from tutor.evals.targets import iter_sse
+from tutor.sse import iter_sse
 
 REPO = Path(__file__).resolve().parents[1]
 

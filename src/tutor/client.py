@@ -54,24 +54,12 @@ class LocalClient:
 
     def source(self, item_id: str) -> dict:
         """A chunk (by chunk id) or a whole source with its chunks, as GET /v1/sources does."""
-        chunks = self.tutor.retriever.index.chunks
-        chunk = next((c for c in chunks if c.id == item_id), None)
-        source_id = chunk.source_id if chunk else item_id
-        members = [c for c in chunks if c.source_id == source_id]
-        if not members:
+        from tutor.index import source_view
+
+        view = source_view(self.tutor.retriever.index, item_id)
+        if view is None:
             raise TutorError(f"No source or passage '{item_id}' in the index.")
-
-        def view(c):
-            return {"chunk_id": c.id, "text": c.text, "heading_path": c.heading_path, "url": c.url}
-
-        out = {
-            "source_id": source_id,
-            "title": members[0].title,
-            "chunks": [view(c) for c in members],
-        }
-        if chunk:
-            out["chunk"] = view(chunk)
-        return out
+        return view
 
     def roadmap(self) -> list[dict]:
         from tutor.roadmap import roadmap_tree, study_notes
@@ -119,7 +107,7 @@ class HttpClient:
     def stream(self, question: str, history: list[dict], **options) -> Iterator[dict]:
         import httpx
 
-        from tutor.evals.targets import iter_sse
+        from tutor.sse import iter_sse
 
         body = {
             "question": question,

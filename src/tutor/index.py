@@ -389,3 +389,35 @@ def load_index(settings: Settings) -> LoadedIndex:
             f"The index at {path} is inconsistent. Rebuild it: `tutor index --rebuild`."
         )
     return LoadedIndex(path, manifest, chunks, embeddings, store, bm25)
+
+
+def source_view(index: LoadedIndex, item_id: str) -> dict | None:
+    """A source's metadata and passages, given its source id or one of its chunk ids (then
+    that chunk is also returned as `chunk`); None when the index has neither."""
+    chunk = next((c for c in index.chunks if c.id == item_id), None)
+    source_id = chunk.source_id if chunk else item_id
+    members = [c for c in index.chunks if c.source_id == source_id]
+    if not members:
+        return None
+
+    def passage(c: Chunk) -> dict:
+        return {
+            "chunk_id": c.id,
+            "heading_path": c.heading_path,
+            "url": c.url,
+            "start_char": c.start_char,
+            "end_char": c.end_char,
+            "text": c.text,
+        }
+
+    view = {
+        "source_id": source_id,
+        "title": members[0].title,
+        "url": members[0].url.split("#")[0] if members[0].url else None,
+        "phase": members[0].phase,
+        "chunks": [passage(c) for c in members],
+        "sha256": index.manifest.get("sources", {}).get(source_id, {}).get("sha256"),
+    }
+    if chunk:
+        view["chunk"] = passage(chunk)
+    return view

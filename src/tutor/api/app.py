@@ -46,6 +46,7 @@ from tutor.errors import (
     ModelMissingError,
     TutorError,
 )
+from tutor.sse import format_event
 
 log = logging.getLogger("tutor.api")
 MODEL_NAME = "genai-tutor"
@@ -322,43 +323,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.get("/v1/sources/{item_id:path}", tags=["tutor"], dependencies=[Depends(guard)])
     async def source(item_id: str) -> dict:
         """A source's metadata and its passages, or one passage (chunk id) in full."""
-        tutor = service.require_tutor()
-        index = tutor.retriever.index
-        chunks = index.chunks
-        by_id = next((c for c in chunks if c.id == item_id), None)
-        source_id = by_id.source_id if by_id else item_id
-        members = [c for c in chunks if c.source_id == source_id]
-        if not members:
+        from tutor.index import source_view
+
+        view = source_view(service.require_tutor().retriever.index, item_id)
+        if view is None:
             raise ApiError(404, f"No source or passage '{item_id}' in the index.")
-        meta = index.manifest.get("sources", {}).get(source_id, {})
-        out = {
-            "source_id": source_id,
-            "title": members[0].title,
-            "url": members[0].url.split("#")[0] if members[0].url else None,
-            "phase": members[0].phase,
-            "chunks": [
-                {
-                    "chunk_id": c.id,
-                    "heading_path": c.heading_path,
-                    "url": c.url,
-                    "start_char": c.start_char,
-                    "end_char": c.end_char,
-                    "text": c.text,
-                }
-                for c in members
-            ],
-            "sha256": meta.get("sha256"),
-        }
-        if by_id:
-            out["chunk"] = {
-                "chunk_id": by_id.id,
-                "heading_path": by_id.heading_path,
-                "url": by_id.url,
-                "text": by_id.text,
-                "start_char": by_id.start_char,
-                "end_char": by_id.end_char,
-            }
-        return out
+        return view
 
     @app.get("/v1/roadmap", tags=["tutor"], dependencies=[Depends(guard)])
     async def roadmap() -> list[dict]:
@@ -507,27 +477,25 @@ async def _collect(service: Service, registry, make_events):
     raise ApiError(500, "The answer ended unexpectedly.")
 
 
-def _event(name: str, data) -> str:
-    return f"event: {name}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
-
-
 async def _sse(service: Service, registry, make_events) -> AsyncIterator[str]:
     try:
         async for event in _answer_events(service, registry, make_events):
             if isinstance(event, Retrieved):
-                yield _event(
+                yield format_event(
                     "retrieved",
                     {"query": event.query, "passages": [h.to_dict() for h in event.hits]},
                 )
             elif isinstance(event, Token):
-                yield _event("token", {"text": event.text})
+                yield format_event("token", {"text": event.text})
             elif isinstance(event, Done):
-                yield _event("done", event.answer.to_dict())
+                yield format_event("done", event.answer.to_dict())
     except TutorError as exc:
-        yield _event("error", {"status": status_for(exc), "detail": public_message(exc)})
+        yield format_event("error", {"status": status_for(exc), "detail": public_message(exc)})
     except Exception:
         log.exception("Unexpected error while streaming an answer")
-        yield _event("error", {"status": 500, "detail": "Internal error; see the server log."})
+        yield format_event(
+            "error", {"status": 500, "detail": "Internal error; see the server log."}
+        )
 
 
 async def _openai_stream(service, registry, make_events, completion_id, created):

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from tutor.config import MAX_QUESTION_CHARS
 
@@ -22,6 +22,19 @@ def _check_phase(value):
     raise ValueError("phase must be 1-6 or 'other'")
 
 
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("the text is empty (only spaces)")
+    return value
+
+
+# Shared field types: one definition of what a question and a phase filter accept.
+QuestionText = Annotated[
+    str, Field(min_length=1, max_length=MAX_QUESTION_CHARS), AfterValidator(_not_blank)
+]
+PhaseFilter = Annotated[int | str | None, AfterValidator(_check_phase)]
+
+
 class TurnIn(BaseModel):
     role: Literal["user", "assistant"]
     content: str = Field(max_length=MAX_QUESTION_CHARS * 2)
@@ -30,51 +43,25 @@ class TurnIn(BaseModel):
 class AskRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    question: str = Field(
-        min_length=1,
-        max_length=MAX_QUESTION_CHARS,
+    question: QuestionText = Field(
         description="The learner's question.",
         examples=["How does backpropagation work?"],
     )
     history: list[TurnIn] = Field(default_factory=list, max_length=200)
     top_k: int | None = Field(None, ge=1, le=20, description="Passages given to the model.")
-    phase: int | str | None = Field(None, description="Only passages from roadmap phase 1-6.")
+    phase: PhaseFilter = Field(None, description="Only passages from roadmap phase 1-6.")
     mode: Mode = "explain"
     level: Level = "intermediate"
     stream: bool = Field(False, description="Server-Sent Events: token events, then `done`.")
-
-    @field_validator("phase")
-    @classmethod
-    def _phase_ok(cls, value):
-        return _check_phase(value)
-
-    @field_validator("question")
-    @classmethod
-    def _not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("the question is empty")
-        return value
 
 
 class SearchRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    query: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS)
+    query: QuestionText
     top_k: int | None = Field(None, ge=1, le=50)
-    phase: int | str | None = None
+    phase: PhaseFilter = None
     mode: SearchMode = "hybrid"
-
-    @field_validator("phase")
-    @classmethod
-    def _phase_ok(cls, value):
-        return _check_phase(value)
-
-    @field_validator("query")
-    @classmethod
-    def _not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("the query is empty")
-        return value
 
 
 class CitationOut(BaseModel):

@@ -3,11 +3,9 @@ llama-index default query engine as the baseline. One small interface for all th
 
 from __future__ import annotations
 
-import json
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 from tutor.answer import Done, Token, Turn, Tutor
 from tutor.errors import TutorError
@@ -98,39 +96,26 @@ class LocalTarget:
 
 
 class HttpTarget:
-    """A running tutor API: POST /v1/ask (streamed, so first-token time is real) and
-    POST /v1/search."""
+    """A running tutor API, through the same client the UI uses: POST /v1/ask streamed (so
+    first-token time is real) and POST /v1/search."""
 
     def __init__(self, base_url: str, api_key: str | None = None, timeout_s: float = 300.0):
-        import httpx
+        from tutor.client import HttpClient
 
         self.name = "api"
-        self.base_url = base_url.rstrip("/")
-        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self.client = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout_s)
+        self.client = HttpClient(base_url, api_key, timeout_s)
 
     def answer(self, case: Case) -> Reply:
         started = time.perf_counter()
-        body = {
-            "question": case.question,
-            "history": [t.__dict__ for t in case_history(case)],
-            "mode": case.mode,
-            "stream": True,
-        }
+        history = [t.__dict__ for t in case_history(case)]
         first, answer = None, None
         try:
-            with self.client.stream("POST", "/v1/ask", json=body) as response:
-                if response.status_code != 200:
-                    response.read()
-                    raise TutorError(f"HTTP {response.status_code}: {response.text[:300]}")
-                for event, data in iter_sse(response.iter_lines()):
-                    if event == "token" and first is None:
-                        first = time.perf_counter() - started
-                    elif event == "done":
-                        answer = data
-                    elif event == "error":
-                        raise TutorError(data.get("detail", "the API reported an error"))
-        except Exception as exc:  # network errors and API errors both fail just this case
+            for event in self.client.stream(case.question, history, mode=case.mode):
+                if event["type"] == "token" and first is None:
+                    first = time.perf_counter() - started
+                elif event["type"] == "done":
+                    answer = event["answer"]
+        except TutorError as exc:
             return _failed(exc, started)
         if answer is None:
             return _failed(TutorError("the stream ended without a final answer"), started)
@@ -145,35 +130,15 @@ class HttpTarget:
         )
 
     def search(self, query: str, k: int, mode: str) -> list[str] | None:
-        response = self.client.post("/v1/search", json={"query": query, "top_k": k, "mode": mode})
+        response = self.client.http.post(
+            "/v1/search", json={"query": query, "top_k": k, "mode": mode}
+        )
         response.raise_for_status()
         return [h["source_id"] for h in response.json()["hits"]]
 
     def has_fetched_resources(self) -> bool:
-        response = self.client.get("/readyz")
+        response = self.client.http.get("/readyz")
         return bool(response.json().get("index", {}).get("fetched_sources", 0))
-
-
-def iter_sse(lines: Iterator[str]) -> Iterator[tuple[str, Any]]:
-    """(event, data) pairs from Server-Sent Event lines; data is parsed as JSON.
-
-    >>> list(iter_sse(iter(["event: token", 'data: {"text": "Hi"}', "", ": ping", ""])))
-    [('token', {'text': 'Hi'})]
-    """
-    event, data = "message", []
-    for line in lines:
-        if not line:
-            if data:
-                yield event, json.loads("\n".join(data))
-            event, data = "message", []
-        elif line.startswith(":"):
-            continue
-        elif line.startswith("event:"):
-            event = line[6:].strip()
-        elif line.startswith("data:"):
-            data.append(line[5:].lstrip())
-    if data:
-        yield event, json.loads("\n".join(data))
 
 
 class LlamaIndexBaseline:
