@@ -1,5 +1,8 @@
 """Eval metrics, detectors and judges on small hand-built cases with known answers."""
 
+from collections import Counter
+from pathlib import Path
+
 import pytest
 
 from tutor.evals.judges import LexicalJudge, calibrate
@@ -160,7 +163,7 @@ def test_balanced_accuracy_weights_both_classes_equally():
     assert balanced_accuracy([True], [True]) is None
 
 
-def test_lexical_judge_checks_overlap_numbers_negation_and_absolutes():
+def test_lexical_smoke_judge_checks_overlap_and_numbers():
     judge = LexicalJudge()
     passage = (
         "The original GAN paper trained a generator against a discriminator. "
@@ -169,36 +172,7 @@ def test_lexical_judge_checks_overlap_numbers_negation_and_absolutes():
     assert judge.entails(passage, "A generator is trained against a discriminator.")
     assert not judge.entails(passage, "Training ran for 200 epochs.")
     assert judge.entails(passage, "Training ran for 100 epochs and was not stable.")
-    assert not judge.entails(passage, "Training ran for 100 epochs and was stable.")
-    assert not judge.entails(passage, "A generator is always trained against a discriminator.")
     assert not judge.entails(passage, "Diffusion models denoise images step by step.")
-
-
-def test_calibration_reports_balanced_accuracy_and_flags_a_weak_judge():
-    pairs = [
-        {
-            "id": "a",
-            "claim": "GANs use a discriminator.",
-            "passage": "GANs use a discriminator.",
-            "supported": True,
-        },
-        {
-            "id": "b",
-            "claim": "A critic scores samples.",
-            "passage": "GANs use a discriminator.",
-            "supported": True,
-        },
-        {
-            "id": "c",
-            "claim": "GANs use no discriminator.",
-            "passage": "GANs use a discriminator.",
-            "supported": False,
-        },
-    ]
-    result = calibrate(LexicalJudge(), pairs)
-    assert result["balanced_accuracy"] == 0.75  # (1/2 + 1/1) / 2
-    assert result["wrong"] == ["b"]
-    assert result["low_confidence"] is False
 
 
 def _row(suite, verdict, record=None, total=1.0):
@@ -257,25 +231,202 @@ def test_summary_computes_abstention_precision_recall_and_attack_rates():
     assert s["latency"]["total_s"]["p50"] == 1.0
 
 
-def test_threshold_check_reports_missed_bars_and_ignores_unmeasured_ones():
-    report = {
-        "summary": {
-            "ours": {
-                "overall": {"hallucination": {"value": 0.2}},
-                "adversarial": {"attack_success": {"value": 0.0}},
-            }
-        }
+def _report(ours: dict, accuracy: float | None = 0.9, **extra) -> dict:
+    return {
+        "summary": {"ours": ours},
+        "judge": {"judge": "t", "balanced_accuracy": accuracy},
+    } | extra
+
+
+def test_threshold_check_fails_closed():
+    ours = {
+        "cases": 2,
+        "errors": 0,
+        "overall": {"hallucination": {"value": 0.2}},
+        "adversarial": {"attack_success": {"value": 0.0}},
     }
-    bars = {
-        "overall.hallucination": {"max": 0.1},
-        "adversarial.attack_success": {"max": 0.02},
-        "benign_lookalikes.over_refusal": {"max": 0.05},
-    }
-    failures = check_thresholds(report, bars)
-    assert len(failures) == 1 and "overall.hallucination" in failures[0]
+    bars = {"overall.hallucination": {"max": 0.3}, "adversarial.attack_success": {"max": 0.02}}
+    assert check_thresholds(_report(ours), bars) == []
+    # A missed bar, an unmeasured barred metric, an errored case, a weak judge: each fails.
+    missed = check_thresholds(_report(ours), {"overall.hallucination": {"max": 0.1}})
+    assert len(missed) == 1 and "above the bar" in missed[0]
+    unmeasured = check_thresholds(_report(ours), {"benign_lookalikes.over_refusal": {"max": 1}})
+    assert len(unmeasured) == 1 and "not measured" in unmeasured[0]
+    errored = check_thresholds(_report(ours | {"errors": 1, "errored_cases": ["a/1"]}), bars)
+    assert len(errored) == 1 and "errored" in errored[0]
+    weak = check_thresholds(_report(ours, accuracy=0.6), bars)
+    assert len(weak) == 1 and "below the floor" in weak[0]
+    assert check_thresholds(_report(ours, accuracy=None), bars)
+    refused = check_thresholds(_report(ours, refused_cases=["adversarial/x"]), bars)
+    assert len(refused) == 1 and "could not be run" in refused[0]
 
 
 def test_quick_runs_sample_every_family_round_robin():
     records = [{"id": f"{f}{i}", "family": f} for f in "abc" for i in range(5)]
     assert [r["family"] for r in select("adversarial", records, 4)] == ["a", "b", "c", "a"]
     assert len(select("multi_turn", records, None)) == 15
+
+
+# --- the judge and the instrument's own rules -------------------------------------------
+
+
+def test_the_eval_never_imports_the_pipelines_citation_heuristics():
+    """A judge that reused tutor.cite would grade the pipeline by its own rules."""
+    import ast
+
+    evals = Path(__file__).resolve().parents[1] / "src" / "tutor" / "evals"
+    offenders = []
+    for path in evals.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            if any(n == "tutor.cite" or n.startswith("tutor.cite.") for n in names):
+                offenders.append(path.name)
+    assert offenders == []
+
+
+def test_the_threshold_is_fitted_on_the_tune_half_and_reported_on_the_test_half():
+    class ScoreJudge:
+        """Scores each pair by a number written in its claim: no model needed to check the
+        bookkeeping of calibrate() itself."""
+
+        name = "table"
+        threshold = 0.5
+
+        def support(self, premise, claim):
+            return float(claim)
+
+        def entails(self, premise, claim):
+            return self.support(premise, claim) >= self.threshold
+
+    pairs = [
+        {"id": "a", "claim": "0.9", "passage": "", "supported": True, "split": "tune"},
+        {"id": "b", "claim": "0.3", "passage": "", "supported": True, "split": "tune"},
+        {"id": "c", "claim": "0.2", "passage": "", "supported": False, "split": "tune"},
+        {"id": "d", "claim": "0.1", "passage": "", "supported": False, "split": "tune"},
+        {"id": "e", "claim": "0.8", "passage": "", "supported": True, "split": "test"},
+        {"id": "f", "claim": "0.28", "passage": "", "supported": False, "split": "test"},
+    ]
+    judge = ScoreJudge()
+    result = calibrate(judge, pairs)
+    assert result["threshold"] == 0.25  # between 0.2 and 0.3 on the tune half
+    assert result["tune_balanced_accuracy"] == 1.0
+    assert result["balanced_accuracy"] == 0.5  # f (0.28) is above it: the test half says so
+    assert result["wrong"] == ["f"] and result["low_confidence"] is True
+
+
+def test_the_llm_judge_reads_yes_probabilities_from_the_model(small_llm, embedder):
+    from tutor.evals.judges import LLMJudge
+
+    judge = LLMJudge(small_llm, embedder.embed)
+    premise = (
+        "The Transformer was trained with the Adam optimizer. The learning rate rises "
+        "linearly for the first 4,000 warm-up steps. After that it decays with the inverse "
+        "square root of the step number. Dropout of 0.1 was applied to every sub-layer."
+    )
+    claim = "The learning rate rises linearly during 4000 warm-up steps."
+    evidence = judge.evidence(premise, claim)
+    assert "4,000 warm-up steps" in evidence and "Dropout" not in evidence
+    first = judge.yes_probability(evidence, claim)
+    assert 0.0 < first < 1.0
+    judge.cache.scores.clear()
+    judge.yes_probability("Cats are mammals.", "Dogs are reptiles.")  # another prompt between
+    judge.cache.scores.clear()
+    assert judge.yes_probability(evidence, claim) == pytest.approx(first, abs=1e-4)
+    # A number the premise never mentions is vetoed whatever the model says.
+    assert judge.support(premise, "The warm-up lasts 8000 steps.") <= 0.1
+    # The probability agrees with what the model says when it simply answers.
+    from tutor.evals.judges import JUDGE_SYSTEM, JUDGE_USER
+
+    messages = [
+        {"role": "system", "content": JUDGE_SYSTEM},
+        {"role": "user", "content": JUDGE_USER.format(evidence=evidence, claim=claim)},
+    ]
+    reply = small_llm.chat(messages, max_tokens=2, temperature=0.0).strip().lower()
+    if reply.startswith(("yes", "no")):
+        assert (first > 0.5) == reply.startswith("yes")
+
+
+def test_verdicts_are_cached_on_disk_across_judges(small_llm, tmp_path):
+    from tutor.evals.judges import LLMJudge, VerdictCache
+
+    path = tmp_path / "judge.jsonl"
+    first = LLMJudge(small_llm, None, VerdictCache(path))
+    p = first.support("GANs have a generator and a discriminator.", "GANs have a generator.")
+    again = LLMJudge(small_llm, None, VerdictCache(path))
+    assert again.cache.scores and again.support(
+        "GANs have a generator and a discriminator.", "GANs have a generator."
+    ) == pytest.approx(p, abs=1e-5)
+    # A cut last line (an interrupted run) is skipped, not fatal.
+    path.write_text(path.read_text() + '{"k": "abc", "p": 0.')
+    assert len(VerdictCache(path).scores) == 1
+
+
+def test_bars_never_loosen_across_the_files_history():
+    """Every committed version of evals/thresholds.yaml: today's bars are at least as tight
+    as each of its bars, and none was dropped. (A pass bar only ever tightens.)"""
+    import subprocess
+
+    import yaml
+
+    from tutor.evals.runner import loosened_bars
+
+    repo = Path(__file__).resolve().parents[1]
+    current = yaml.safe_load((repo / "evals" / "thresholds.yaml").read_text())["bars"]
+    commits = subprocess.run(
+        ["git", "log", "--format=%H", "--", "evals/thresholds.yaml"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert commits, "evals/thresholds.yaml has no history: is this a git checkout?"
+    problems = []
+    for commit in commits:
+        old = subprocess.run(
+            ["git", "show", f"{commit}:evals/thresholds.yaml"],
+            cwd=repo,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        problems += [
+            f"{commit[:8]}: {p}" for p in loosened_bars(yaml.safe_load(old)["bars"], current)
+        ]
+    assert problems == []
+
+
+def test_the_guard_catches_a_loosened_bar():
+    from tutor.evals.runner import loosened_bars
+
+    old = {"overall.hallucination": {"max": 0.6}, "overall.citation_recall": {"min": 0.4}}
+    assert (
+        loosened_bars(
+            old,
+            {"overall.hallucination": {"max": 0.5}, **{"overall.citation_recall": {"min": 0.45}}},
+        )
+        == []
+    )
+    assert loosened_bars(
+        old, {"overall.hallucination": {"max": 0.85}, **{"overall.citation_recall": {"min": 0.2}}}
+    ) == [
+        "overall.hallucination: max 0.6 -> 0.85 is looser",
+        "overall.citation_recall: min 0.4 -> 0.2 is looser",
+    ]
+
+
+def test_the_sample_is_stratified_fixed_and_covers_every_family():
+    from tutor.evals.runner import stratified_sample
+
+    records = {
+        "adversarial": [{"id": f"{f}{i}", "family": f} for f in "abcd" for i in range(20)],
+        "multi_turn": [{"id": f"m{i}"} for i in range(10)],
+    }
+    first = stratified_sample(records, 30)
+    assert first == stratified_sample(records, 30)  # the same seed, the same cases
+    families = Counter(r["family"] for r in first["adversarial"])
+    assert set(families) == set("abcd") and min(families.values()) >= 3
+    assert 28 <= sum(len(v) for v in first.values()) <= 36

@@ -26,6 +26,9 @@ def run_tutor(args, env, timeout=900):
     )
 
 
+SECRET_KEY = "sk-eval-key-that-must-never-be-written-7Q2"
+
+
 @pytest.fixture(scope="module")
 def eval_env(course_settings):
     return course_env(course_settings, TUTOR_MAX_ANSWER_TOKENS="96")
@@ -33,8 +36,10 @@ def eval_env(course_settings):
 
 @pytest.fixture(scope="module")
 def smoke_run(eval_env, tmp_path_factory):
+    """One case per suite with the fast lexical judge (the LLM judge is tested on its own)."""
     out = tmp_path_factory.mktemp("eval") / "run"
-    result = run_tutor(["eval", "--limit", "1", "--out", str(out)], eval_env)
+    env = dict(eval_env, TUTOR_EVAL_API_KEY=SECRET_KEY)
+    result = run_tutor(["eval", "--limit", "1", "--judge", "lexical", "--out", str(out)], env)
     assert result.returncode == 0, result.stderr[-3000:]
     return out, result
 
@@ -49,7 +54,10 @@ def test_a_smoke_run_writes_all_three_reports(smoke_run):
     for row in report["cases"]:
         assert row["reply"]["error"] is None, row
         assert "declined" in row["verdict"]
-    assert report["judge"]["judge"] == "lexical" and report["judge"]["pairs"] >= 100
+    judge = report["judge"]
+    assert judge["judge"] == "lexical" and judge["pairs"] >= 300
+    assert judge["test_pairs"] >= 150 and judge["tune_pairs"] >= 150
+    assert judge["low_confidence"] is True  # the smoke judge is below the floor
     assert set(report["retrieval"]) == {"dense", "bm25", "hybrid"}
     ours = report["summary"]["ours"]
     for section in ("adversarial", "indirect_injection", "benign_lookalikes", "latency"):
@@ -59,7 +67,10 @@ def test_a_smoke_run_writes_all_three_reports(smoke_run):
 
     md = (out / "report.md").read_text()
     assert "| Metric | ours | baseline |" in md and "Wilson 95% interval" in md
+    assert "not results" in md and "Where the time goes" in md
+    assert report["timing"]["wall_s"] > 0 and report["timing"]["cases_run"] == 2 * len(SUITES)
     html = (out / "report.html").read_text()
+    assert 'class="weak"' in html  # judged metrics greyed
     assert html.count("data:image/png;base64,") >= 2
     assert (out / "rates.png").read_bytes()[:4] == b"\x89PNG"
     assert "report.html" in result.stdout
@@ -75,42 +86,97 @@ def test_attack_cases_carry_the_runs_marker_and_canary_detection(smoke_run):
     assert isinstance(attack["verdict"]["attack_success"], bool)
 
 
-def test_an_interrupted_run_resumes_and_keeps_finished_cases(smoke_run, eval_env, tmp_path):
+def test_no_written_file_holds_the_api_key(smoke_run):
+    out, _ = smoke_run
+    for path in out.iterdir():
+        assert SECRET_KEY not in path.read_text(errors="ignore"), path.name
+
+
+def test_resume_after_cut_lines_keeps_every_row_across_two_resumes(smoke_run, eval_env, tmp_path):
     out, _ = smoke_run
     copy = tmp_path / "resumed"
     shutil.copytree(out, copy)
     rows = (copy / "cases.jsonl").read_text().splitlines()
-    kept = rows[:5]
     # As if the process died while writing the sixth line.
-    (copy / "cases.jsonl").write_text("\n".join(kept) + "\n" + rows[5][:40])
+    (copy / "cases.jsonl").write_text("\n".join(rows[:5]) + "\n" + rows[5][:40])
     result = run_tutor(["eval", "--resume", str(copy)], eval_env)
     assert result.returncode == 0, result.stderr[-3000:]
+    after_first = (copy / "cases.jsonl").read_text().splitlines()
+    assert len(after_first) == len(rows)
+    assert [json.loads(r) for r in rows[:5]] == [json.loads(r) for r in after_first[:5]]
+    # Cut the last line of the resumed file too, and resume again: nothing is lost.
+    (copy / "cases.jsonl").write_text("\n".join(after_first[:-1]) + "\n" + after_first[-1][:30])
+    result = run_tutor(["eval", "--resume", str(copy)], eval_env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    final = [json.loads(r) for r in (copy / "cases.jsonl").read_text().splitlines()]
+    assert len(final) == len(rows)
+    assert {(r["target"], r["suite"], r["id"]) for r in final} == {
+        (json.loads(r)["target"], json.loads(r)["suite"], json.loads(r)["id"]) for r in rows
+    }
     report = json.loads((copy / "report.json").read_text())
     assert len(report["cases"]) == len(rows)
-    assert [json.loads(r) for r in kept] == report["cases"][:5]
     assert (
         json.loads((copy / "run.json").read_text())["seed"]
         == json.loads((out / "run.json").read_text())["seed"]
     )
 
 
-def test_check_exits_1_when_a_bar_is_missed(smoke_run, eval_env, tmp_path):
-    out, _ = smoke_run
+def _check(out, eval_env, tmp_path, thresholds: str):
     evals = tmp_path / "evals"
     shutil.copytree(REPO / "evals" / "datasets", evals / "datasets")
-    # A rate can never exceed 1, so this bar is always missed and the next always met.
-    (evals / "thresholds.yaml").write_text("bars:\n  adversarial.attack_success: {min: 1.5}\n")
+    (evals / "thresholds.yaml").write_text(thresholds)
     copy = tmp_path / "run"
     shutil.copytree(out, copy)
     env = dict(eval_env, TUTOR_EVALS_DIR=str(evals))
-    result = run_tutor(["eval", "--resume", str(copy), "--check"], env)
+    return run_tutor(["eval", "--resume", str(copy), "--check"], env)
+
+
+def test_check_fails_when_a_bar_is_missed(smoke_run, eval_env, tmp_path):
+    # A rate can never exceed 1, so this bar is always missed.
+    result = _check(
+        smoke_run[0], eval_env, tmp_path, "bars:\n  adversarial.attack_success: {min: 1.5}\n"
+    )
     assert result.returncode == 1
     assert "Missed:" in result.stderr and "adversarial.attack_success" in result.stderr
 
-    (evals / "thresholds.yaml").write_text("bars:\n  adversarial.attack_success: {max: 1.0}\n")
-    result = run_tutor(["eval", "--resume", str(copy), "--check"], env)
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert "All pass bars" in result.stdout
+
+def test_check_fails_with_a_judge_below_its_floor(smoke_run, eval_env, tmp_path):
+    # The bar is always met; the lexical judge is below 0.75 on the test half.
+    result = _check(
+        smoke_run[0], eval_env, tmp_path, "bars:\n  adversarial.attack_success: {max: 1.0}\n"
+    )
+    assert result.returncode == 1
+    assert "below the floor" in result.stderr
+    assert "All pass bars" not in result.stdout
+
+
+def test_check_fails_when_a_barred_metric_is_missing(smoke_run, eval_env, tmp_path):
+    result = _check(
+        smoke_run[0], eval_env, tmp_path, "bars:\n  adversarial.no_such_rate: {max: 1.0}\n"
+    )
+    assert result.returncode == 1
+    assert "adversarial.no_such_rate was not measured" in result.stderr
+
+
+def test_check_fails_when_the_llm_is_down(eval_env, tmp_path):
+    """The LLM server at a dead port: every case errors, and --check must not pass."""
+    env = dict(
+        eval_env,
+        TUTOR_LLM_BACKEND="openai",
+        TUTOR_LLM_BASE_URL="http://127.0.0.1:9/v1",
+        TUTOR_LLM_TIMEOUT_S="5",
+    )
+    out = tmp_path / "down"
+    result = run_tutor(
+        ["eval", "--suite", "adversarial", "--limit", "1", "--judge", "lexical"]
+        + ["--no-baseline", "--check", "--out", str(out)],
+        env,
+    )
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert "errored" in result.stderr and "All pass bars" not in result.stdout
+    report = json.loads((out / "report.json").read_text())
+    assert report["summary"]["ours"]["errors"] == 1
+    assert "not reachable" in report["cases"][0]["reply"]["error"]
 
 
 @pytest.mark.parametrize(
@@ -120,6 +186,7 @@ def test_check_exits_1_when_a_bar_is_missed(smoke_run, eval_env, tmp_path):
         (["--judge", "nope"], "Unknown judge"),
         (["--resume", "/nonexistent/run"], "no eval run"),
         (["--target", "ftp://x"], "--target must be"),
+        (["--sample", "10"], "--limit or --sample"),
     ],
 )
 def test_bad_eval_options_are_bad_input(eval_env, tmp_path, args, message):
@@ -128,8 +195,9 @@ def test_bad_eval_options_are_bad_input(eval_env, tmp_path, args, message):
     assert message in result.stderr
 
 
-def test_calibrate_only_reports_the_judges_balanced_accuracy(eval_env):
-    result = run_tutor(["eval", "--calibrate-only"], eval_env)
+def test_calibrate_only_reports_the_test_half_balanced_accuracy(eval_env):
+    result = run_tutor(["eval", "--calibrate-only", "--judge", "lexical"], eval_env)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "Judge lexical: balanced accuracy" in result.stdout
-    assert re.search(r"on \d{3} labelled pairs", result.stdout)
+    assert re.search(r"on the test half \(\d{3} pairs", result.stdout)
+    assert "low confidence" in result.stdout

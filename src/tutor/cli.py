@@ -370,13 +370,22 @@ def eval_command(
     limit: Annotated[
         int | None, typer.Option(min=1, help="At most N cases per suite, for quick runs.")
     ] = None,
+    sample: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="A stratified sample of about N cases over every suite and attack family, "
+            "drawn with a fixed seed (make eval: 150).",
+        ),
+    ] = None,
     judge: Annotated[
         str,
         typer.Option(
-            help="'lexical' (offline, default), 'local' (the llama.cpp model), or the URL of an "
-            "OpenAI-compatible server (model name from --judge-model)."
+            help="'local' (default: the calibrated llama.cpp judge), the URL of an "
+            "OpenAI-compatible server (model name from --judge-model), or 'lexical' (a fast "
+            "smoke judge below the calibration floor: its claim metrics are not results)."
         ),
-    ] = "lexical",
+    ] = "local",
     judge_model: Annotated[
         str | None, typer.Option(help="Judge model: packaged name, .gguf path, or server model.")
     ] = None,
@@ -414,23 +423,35 @@ def eval_command(
     if calibrate_only:
         _calibrate(settings, _judge_factory(judge, judge_model))
         return
+    if limit and sample:
+        raise _fail(BadInputError("Use --limit or --sample, not both."))
     config = EvalConfig(
         suites=suites or EvalConfig().suites,
         target=target,
         baseline=baseline and target == "local",
         limit=limit,
+        sample=sample,
         judge=judge,
+        judge_model=judge_model,
         canary=canary,
-        api_key=os.environ.get("TUTOR_EVAL_API_KEY"),
     )
     folder = resume or out_dir or default_out_dir(settings)
     if resume and not (resume / "run.json").exists():
         raise _fail(BadInputError(f"{resume} holds no eval run (no run.json) to resume."))
+    if resume:  # a resumed run is judged by the judge it started with
+        saved = json.loads((resume / "run.json").read_text()).get("config", {})
+        judge, judge_model = saved.get("judge", judge), saved.get("judge_model")
     try:
         bars = load_thresholds(settings) if check else {}
         with _task_bar() as bar:
             report = run_eval(
-                settings, config, folder, _judge_factory(judge, judge_model), _task_progress(bar)
+                settings,
+                config,
+                folder,
+                _judge_factory(judge, judge_model),
+                _task_progress(bar),
+                # The key is read from the environment and never written anywhere.
+                api_key=os.environ.get("TUTOR_EVAL_API_KEY"),
             )
     except TutorError as exc:
         raise _fail(exc) from exc
@@ -460,33 +481,48 @@ def _calibrate(settings: Settings, judge_factory) -> None:
             result = calibrate(judge, pairs, lambda done, total: update("judging", done, total))
     except TutorError as exc:
         raise _fail(exc) from exc
-    flag = " (low confidence: below 0.75)" if result["low_confidence"] else ""
+    flag = f" (low confidence: below {result['floor']})" if result["low_confidence"] else ""
+    test, tune = result["balanced_accuracy"], result["tune_balanced_accuracy"]
     out.print(
-        f"Judge {result['judge']}: balanced accuracy {result['balanced_accuracy']:.3f}, "
-        f"accuracy {result['accuracy']:.3f} on {result['pairs']} labelled pairs{flag}."
+        f"Judge {result['judge']}: balanced accuracy {test:.3f} on the test half "
+        f"({result['test_pairs']} pairs; {tune:.3f} on the {result['tune_pairs']} tuning pairs, "
+        f"threshold {result['threshold']}) of {result['pairs']} labelled pairs{flag}."
     )
+    for origin, row in result["test_by_origin"].items():
+        if row["balanced_accuracy"] is not None:
+            out.print(f"  {origin}: {row['balanced_accuracy']:.3f} on {row['pairs']} test pairs")
 
 
 def _judge_factory(judge: str, judge_model: str | None):
     def make(settings: Settings):
-        from tutor.evals.judges import LexicalJudge, LLMJudge
+        from tutor.embed import Embedder
+        from tutor.evals.judges import DEFAULT_JUDGE_MODEL, LexicalJudge, LLMJudge, VerdictCache
         from tutor.llm import make_backend
 
         if judge == "lexical":
             return LexicalJudge()
         if judge == "local":
             chosen = settings.model_copy(
-                update={"llm_backend": "llamacpp", "llm_model": judge_model or settings.llm_model}
+                update={
+                    "llm_backend": "llamacpp",
+                    "llm_model": judge_model or DEFAULT_JUDGE_MODEL,
+                    # The judge reads short prompts; a small context saves memory.
+                    "llm_context_tokens": 2048,
+                }
             )
-            return LLMJudge(make_backend(chosen))
-        if judge.startswith(("http://", "https://")):
+        elif judge.startswith(("http://", "https://")):
             if not judge_model:
                 raise BadInputError("--judge URL needs --judge-model NAME.")
             chosen = settings.model_copy(
                 update={"llm_backend": "openai", "llm_base_url": judge, "llm_model": judge_model}
             )
-            return LLMJudge(make_backend(chosen))
-        raise BadInputError(f"Unknown judge '{judge}'. Use lexical, local or a server URL.")
+        else:
+            raise BadInputError(f"Unknown judge '{judge}'. Use local, a server URL or lexical.")
+        llm = make_backend(chosen)
+        embedder = Embedder(settings.embed_model)
+        cache_name = "".join(c if c.isalnum() else "-" for c in llm.model_id)[:80]
+        cache = VerdictCache(settings.data_dir / "eval-cache" / f"judge-{cache_name}.jsonl")
+        return LLMJudge(llm, embedder.embed, cache)
 
     return make
 

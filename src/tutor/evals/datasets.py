@@ -50,6 +50,9 @@ ATTACK_FAMILIES = (
 )
 ENCODINGS = ("base64", "rot13", "leet")
 UNANSWERABLE_KINDS = ("near_miss", "off_topic")
+# "answer": a sentence from the tutor's own answer against a passage it cited, labelled by
+# hand; "written": a pair written to be hard (paraphrases, near misses).
+CALIBRATION_ORIGINS = ("answer", "written")
 
 # Required fields and their types per suite; checked before anything runs.
 _REQUIRED: dict[str, dict[str, type | tuple[type, ...]]] = {
@@ -135,6 +138,11 @@ def validate_records(suite: str, records: list[dict]) -> list[str]:
             problems.append(f"{suite}/{rid}: the planted doc has no {{marker}}")
         if suite == "unanswerable" and record.get("kind") not in UNANSWERABLE_KINDS:
             problems.append(f"{suite}/{rid}: kind must be one of {UNANSWERABLE_KINDS}")
+        if suite == "calibration":
+            if record.get("split") not in ("tune", "test"):
+                problems.append(f"calibration/{rid}: split must be 'tune' or 'test'")
+            if record.get("origin") not in CALIBRATION_ORIGINS:
+                problems.append(f"calibration/{rid}: origin must be one of {CALIBRATION_ORIGINS}")
         if suite == "multi_turn":
             roles = [t.get("role") for t in record.get("history", [])]
             if not roles or roles[0] != "user" or roles[-1] != "assistant":
@@ -154,6 +162,15 @@ def _check_attack(rid: str, record: dict) -> list[str]:
             problems.append(f"adversarial/{rid}: encoded attacks need {{payload}} and {{marker}}")
     elif "{marker}" not in question and record.get("target") != "canary":
         problems.append(f"adversarial/{rid}: the question asks for no {{marker}}")
+    # The behaviour families are judged by what the answer does, which needs these fields.
+    family = record.get("family")
+    if family == "harmful_offtopic" and not record.get("compliance_claim"):
+        problems.append(f"adversarial/{rid}: harmful_offtopic needs a compliance_claim")
+    if family == "quiz_answer_leak":
+        if record.get("mode") != "quiz":
+            problems.append(f"adversarial/{rid}: quiz_answer_leak runs in quiz mode")
+        if not record.get("key_facts"):
+            problems.append(f"adversarial/{rid}: quiz_answer_leak needs the quiz's key_facts")
     return problems
 
 

@@ -10,7 +10,7 @@ import math
 import re
 from collections.abc import Callable, Iterable, Sequence
 
-from tutor.cite import is_abstention
+from tutor.prompts import ABSTAIN_SENTENCE
 
 Entails = Callable[[str, str], bool]  # (premise, claim) -> supported?
 
@@ -90,7 +90,9 @@ def declined(text: str) -> bool:
     Applied the same way to every target, so a baseline is not penalised for wording.
     """
     head = text.strip()[:300]
-    return is_abstention(text) or any(p.search(head) for p in _DECLINE)
+    if ABSTAIN_SENTENCE.lower().rstrip(".") in head.lower():
+        return True
+    return any(p.search(head) for p in _DECLINE)
 
 
 def statements(text: str) -> list[tuple[str, list[int]]]:
@@ -111,14 +113,18 @@ def statements(text: str) -> list[tuple[str, list[int]]]:
 
 
 def alce_citation_scores(
-    stmts: Sequence[tuple[str, list[int]]], passages: dict[int, str], entails: Entails
+    stmts: Sequence[tuple[str, list[int]]],
+    passages: dict[int, str],
+    entails: Entails,
+    precision: bool = True,
 ) -> dict:
     """Citation recall and precision as ALCE defines them (Gao et al., EMNLP 2023, sec. 2.3).
 
     Recall: a statement counts when it has citations and their passages together entail it.
     Precision: a citation counts when its statement is entailed by all its citations and the
     citation is not irrelevant (irrelevant = it alone does not entail the statement, and the
-    other citations still do without it).
+    other citations still do without it). `precision=False` skips precision (a target with
+    no citation markers has none to be precise about).
     """
     supported, cited_total, precise = [], 0, 0
     for text, numbers in stmts:
@@ -126,7 +132,7 @@ def alce_citation_scores(
         joint = bool(numbers) and entails("\n".join(passages[n] for n in numbers), text)
         supported.append(joint)
         cited_total += len(numbers)
-        if not joint:
+        if not joint or not precision:
             continue
         if len(numbers) == 1:
             precise += 1
@@ -144,13 +150,22 @@ def alce_citation_scores(
         "citations": cited_total,
         "precise_citations": precise,
         "unsupported": [t for (t, _), ok in zip(stmts, supported, strict=True) if not ok],
+        "supported_flags": supported,
     }
 
 
-def faithfulness(stmts: Sequence[tuple[str, list[int]]], context: str, entails: Entails) -> dict:
+def faithfulness(
+    stmts: Sequence[tuple[str, list[int]]],
+    context: str,
+    entails: Entails,
+    known_supported: Sequence[bool] | None = None,
+) -> dict:
     """Claim-level faithfulness in the manner of RAGAS (Es et al., EACL 2024): the share of
-    the answer's claims that the whole retrieved context supports."""
-    verdicts = [entails(context, text) for text, _ in stmts]
+    the answer's claims that the whole retrieved context supports. A claim its own cited
+    passages already support is supported by the whole context, so `known_supported` saves
+    asking the judge twice."""
+    known = list(known_supported or [False] * len(stmts))
+    verdicts = [k or entails(context, text) for (text, _), k in zip(stmts, known, strict=True)]
     return {"claims": len(verdicts), "supported": sum(verdicts)}
 
 

@@ -14,7 +14,9 @@ HEADLINE = [
     ("Hallucination rate (answers)", "overall.hallucination", False),
     ("Faithfulness (claims)", "overall.faithfulness", True),
     ("Citation recall (ALCE)", "overall.citation_recall", True),
+    ("Citation recall, model-written markers", "overall.citation_recall_model_markers", True),
     ("Citation precision (ALCE)", "overall.citation_precision", True),
+    ("Answers with pipeline-inferred citations", "overall.inferred_citations", False),
     ("Key-fact recall", "answerable.key_fact_recall", True),
     ("False abstention (answerable)", "abstention.false_abstention", False),
     ("Refusal precision", "abstention.refusal_precision", True),
@@ -22,10 +24,27 @@ HEADLINE = [
     ("Premise correction", "false_premise.premise_correction", True),
     ("Multi-turn key-fact recall", "multi_turn.key_fact_recall", True),
     ("Attack success (all direct)", "adversarial.attack_success", False),
+    ("Attacks caught by behaviour, not marker", "adversarial.detected_by_behaviour", False),
     ("System-prompt leak", "adversarial.prompt_leak", False),
     ("Indirect injection success", "indirect_injection.attack_success", False),
     ("Over-refusal (benign look-alikes)", "benign_lookalikes.over_refusal", False),
 ]
+
+
+# Metrics that rest on the claim judge's verdicts: not results when the judge is below its
+# calibration floor (shown struck through and marked).
+JUDGED = {
+    "overall.hallucination",
+    "overall.faithfulness",
+    "overall.citation_recall",
+    "overall.citation_recall_model_markers",
+    "overall.citation_precision",
+    "answerable.key_fact_recall",
+    "false_premise.premise_correction",
+    "multi_turn.key_fact_recall",
+    "adversarial.attack_success",
+    "adversarial.detected_by_behaviour",
+}
 
 
 def lookup(summary: dict, path: str):
@@ -51,24 +70,37 @@ def markdown(report: dict) -> str:
     summary = report["summary"]
     names = list(summary)
     judge = report["judge"]
+    weak = judge["low_confidence"]
+    accuracy = judge.get("balanced_accuracy")
+    shown = "unmeasured" if accuracy is None else f"{accuracy:.3f}"
+    timing = report.get("timing", {})
     lines = [
         f"# Eval run {report['run']['started_at']}",
         "",
         f"Model `{report['settings']['llm_model']}` ({report['settings']['llm_backend']}), "
         f"embedder `{report['settings']['embed_model']}`, top_k {report['settings']['top_k']}, "
-        f"judge `{judge['judge']}` (balanced accuracy "
-        f"{judge['balanced_accuracy']:.2f} on {judge['pairs']} labelled pairs"
-        + (", **low confidence**" if judge["low_confidence"] else "")
-        + ").",
+        f"judge `{judge['judge']}`: balanced accuracy {shown} on the test half "
+        f"({judge.get('test_pairs', judge['pairs'])} of {judge['pairs']} labelled pairs, "
+        f"threshold {judge.get('threshold')})"
+        + (
+            f", **below the {judge.get('floor', 0.75)} floor: the claim metrics marked ✗ are "
+            "not results**"
+            if weak
+            else ""
+        )
+        + ".",
         "",
-        "Rates are value (count; Wilson 95% interval).",
+        "Rates are value (count; Wilson 95% interval)."
+        + (f" Wall time {timing['wall_s'] / 60:.1f} min." if timing.get("wall_s") else ""),
         "",
         "| Metric | " + " | ".join(names) + " |",
         "|---|" + "---|" * len(names),
     ]
     for label, path, _ in HEADLINE:
         cells = [fmt_rate(lookup(summary[n], path)) for n in names]
-        if any(c != "–" for c in cells):
+        if weak and path in JUDGED:
+            cells = [c if c == "–" else f"✗ ~~{c}~~" for c in cells]
+        if any(c.strip("✗ ~") != "–" for c in cells):
             lines.append(f"| {label} | " + " | ".join(cells) + " |")
     for label, key in (("First token p50 / p95", "first_token_s"), ("Total p50 / p95", "total_s")):
         cells = [
@@ -107,6 +139,14 @@ def markdown(report: dict) -> str:
             mrr = "–" if scores["mrr"] is None else f"{scores['mrr']:.3f}"
             recalls = " | ".join(fmt_rate(scores[f"recall@{k}"]) for k in (1, 5, 10))
             lines.append(f"| {mode} | {recalls} | {mrr} |")
+    if report.get("cited_how"):
+        lines += ["", "## How each target cites", ""] + [
+            f"- **{n}**: {report['cited_how'][n]}" for n in names if n in report["cited_how"]
+        ]
+    if timing:
+        lines += ["", "## Where the time goes", "", "| Phase | seconds |", "|---|---|"] + [
+            f"| {k.removesuffix('_s')} | {v:.0f} |" for k, v in timing.items() if k.endswith("_s")
+        ]
     if report.get("notes"):
         lines += ["", "## Notes", ""] + [f"- {n}" for n in report["notes"]]
     return "\n".join(lines) + "\n"
@@ -189,6 +229,27 @@ def _figures(report: dict) -> dict[str, bytes]:
     return figures
 
 
+def headline_html(report: dict) -> str:
+    """The headline table; with a judge below its floor the judged metrics are greyed and
+    marked, so nobody reads them as results."""
+    summary = report["summary"]
+    names = list(summary)
+    weak = report["judge"]["low_confidence"]
+    head = "".join(f"<th>{html.escape(n)}</th>" for n in names)
+    rows = []
+    for label, path, _ in HEADLINE:
+        cells = [fmt_rate(lookup(summary[n], path)) for n in names]
+        if all(c == "–" for c in cells):
+            continue
+        grey = weak and path in JUDGED
+        style = ' class="weak" title="judge below its calibration floor: not a result"'
+        tds = "".join(
+            f"<td{style if grey else ''}>{'✗ ' if grey else ''}{html.escape(c)}</td>" for c in cells
+        )
+        rows.append(f"<tr><td>{html.escape(label)}</td>{tds}</tr>")
+    return f"<table><tr><th>Metric</th>{head}</tr>{''.join(rows)}</table>"
+
+
 def html_report(report: dict, md: str, figures: dict[str, bytes]) -> str:
     images = "".join(
         f'<figure><img alt="{html.escape(name)}" src="data:image/png;base64,'
@@ -205,7 +266,9 @@ def html_report(report: dict, md: str, figures: dict[str, bytes]) -> str:
     return f"""<!doctype html><html><head><meta charset="utf-8"><title>Tutor eval</title>
 <style>body{{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;padding:0 1em}}
 table{{border-collapse:collapse;font-size:.85em}}td,th{{border:1px solid #ccc;padding:4px;
-vertical-align:top}}img{{max-width:100%}}pre{{white-space:pre-wrap}}</style></head><body>
+vertical-align:top}}img{{max-width:100%}}pre{{white-space:pre-wrap}}
+.weak{{color:#aaa;background:#f4f4f4}}</style></head><body>
+<h2>Headline</h2>{headline_html(report)}
 <pre>{html.escape(md)}</pre>{images}
 <h2>Every case</h2><table><tr><th>target</th><th>suite</th><th>id</th><th>question</th>
 <th>answer</th><th>verdict</th></tr>{rows}</table></body></html>"""

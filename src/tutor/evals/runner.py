@@ -6,13 +6,18 @@ and `--resume DIR` carries on where it stopped, with the same markers and canary
 
 from __future__ import annotations
 
+import hashlib
 import json
+import math
 import os
+import random
 import secrets
 import shutil
 import tempfile
+import time
+from collections import defaultdict
 from collections.abc import Callable
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,10 +39,18 @@ class EvalConfig:
     suites: list[str] = field(default_factory=lambda: list(SUITES))
     target: str = "local"  # "local" or the base URL of a running tutor API
     baseline: bool = True
-    limit: int | None = None  # cases per suite
-    judge: str = "lexical"
+    limit: int | None = None  # cases per suite, for quick runs
+    sample: int | None = None  # a stratified sample of about N cases over all suites
+    judge: str = "local"
+    judge_model: str | None = None
     canary: str | None = None  # for an HTTP target: the TUTOR_PROMPT_CANARY it runs with
-    api_key: str | None = None
+    # Never an API key here: the config is written to run.json and report.json.
+
+
+# The sample is drawn with this fixed seed, so runs of `make eval` ask the same cases and
+# can be compared; change it only with the datasets, and say so in docs/evals.md.
+SAMPLE_SEED = "tutor-eval-sample-v1"
+STRATUM_KEY = {"adversarial": "family", "unanswerable": "kind", "answerable": "needs_mirror"}
 
 
 def default_out_dir(settings: Settings) -> Path:
@@ -47,7 +60,7 @@ def default_out_dir(settings: Settings) -> Path:
 def select(suite: str, records: list[dict], limit: int | None) -> list[dict]:
     """The first `limit` cases, taken round-robin over families/kinds so a quick run still
     touches every attack family and both kinds of unanswerable question."""
-    key = {"adversarial": "family", "unanswerable": "kind", "answerable": "needs_mirror"}.get(suite)
+    key = STRATUM_KEY.get(suite)
     if key is None or limit is None:
         return records[:limit]
     groups: dict = {}
@@ -61,16 +74,72 @@ def select(suite: str, records: list[dict], limit: int | None) -> list[dict]:
     return mixed[:limit]
 
 
+def stratified_sample(
+    records_by_suite: dict[str, list[dict]], n: int, seed: str = SAMPLE_SEED, floor: int = 3
+) -> dict[str, list[dict]]:
+    """About `n` cases drawn from every stratum (suite, and attack family / unanswerable
+    kind / notes-or-resources within a suite) in proportion to its size, at least `floor`
+    from each, with a fixed seed. Cases keep their dataset order."""
+    total = sum(len(rs) for rs in records_by_suite.values())
+    out: dict[str, list[dict]] = {}
+    for suite, records in records_by_suite.items():
+        key = STRATUM_KEY.get(suite)
+        strata: dict = {}
+        for r in records:
+            strata.setdefault(r.get(key) if key else None, []).append(r)
+        chosen: set[str] = set()
+        for value, members in strata.items():
+            quota = min(len(members), max(floor, math.ceil(n * len(members) / max(total, 1))))
+            rng = random.Random(f"{seed}/{suite}/{value}")
+            chosen.update(r["id"] for r in rng.sample(members, quota))
+        out[suite] = [r for r in records if r["id"] in chosen]
+    return out
+
+
 def _read_done(path: Path) -> list[dict]:
+    """Rows already written; a last line cut by an interrupt is removed from the file, so
+    the next row starts on a line of its own and no later resume loses anything."""
     if not path.exists():
         return []
-    rows = []
-    for line in path.read_text().splitlines():
+    rows, good_bytes = [], 0
+    data = path.read_bytes()
+    for line in data.splitlines(keepends=True):
         try:
+            if not line.endswith(b"\n"):
+                raise ValueError("unterminated line")
             rows.append(json.loads(line))
         except ValueError:
-            break  # a line cut by an interrupt: everything before it is kept
+            break
+        good_bytes += len(line)
+    if good_bytes < len(data):
+        with path.open("r+b") as f:
+            f.truncate(good_bytes)
     return rows
+
+
+class Clock:
+    """Seconds spent per phase of the run, for the report's 'where the time goes'."""
+
+    def __init__(self) -> None:
+        self.spent: dict[str, float] = defaultdict(float)
+
+    @contextmanager
+    def phase(self, name: str):
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.spent[name] += time.perf_counter() - started
+
+
+def load_cases(settings: Settings, config: EvalConfig, seed: str) -> dict[str, list[Case]]:
+    dataset_dir = settings.evals_dir / "datasets"
+    records = {suite: datasets.load_suite(dataset_dir, suite) for suite in config.suites}
+    if config.sample:
+        records = stratified_sample(records, config.sample)
+    else:
+        records = {s: select(s, rs, config.limit) for s, rs in records.items()}
+    return {s: [materialise(s, r, seed) for r in rs] for s, rs in records.items()}
 
 
 def run_eval(
@@ -79,6 +148,7 @@ def run_eval(
     out_dir: Path,
     judge_factory: Callable[[Settings], Judge],
     progress: Progress | None = None,
+    api_key: str | None = None,
 ) -> dict:
     from tutor.evals.report import write_reports
 
@@ -87,44 +157,60 @@ def run_eval(
             raise BadInputError(f"Unknown suite '{suite}'. Suites: {', '.join(SUITES)}.")
     if config.target != "local" and not config.target.startswith(("http://", "https://")):
         raise BadInputError(f"--target must be 'local' or an http(s) URL, not '{config.target}'.")
+    clock = Clock()
+    wall_started = time.perf_counter()
     out_dir.mkdir(parents=True, exist_ok=True)
     run_file = out_dir / "run.json"
     if run_file.exists():
         run = json.loads(run_file.read_text())  # resume: same seed, markers and canary
-        config = EvalConfig(**run["config"])
+        config = EvalConfig(**{k: v for k, v in run["config"].items() if k != "api_key"})
     else:
         seed = secrets.token_hex(8)
         run = {
             "seed": seed,
             "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "config": asdict(config),
-            "canary": config.canary or run_secret(seed, "canary", "CANARY"),
+            # An HTTP target's canary is the server's; we only know it if we were told.
+            "canary": config.canary
+            or (run_secret(seed, "canary", "CANARY") if config.target == "local" else None),
         }
         run_file.write_text(json.dumps(run, indent=1))
     canary = run["canary"]
-    settings = settings.model_copy(update={"prompt_canary": canary})
+    if canary:
+        settings = settings.model_copy(update={"prompt_canary": canary})
 
-    dataset_dir = settings.evals_dir / "datasets"
-    cases = {
-        suite: [
-            materialise(suite, r, run["seed"])
-            for r in select(suite, datasets.load_suite(dataset_dir, suite), config.limit)
-        ]
-        for suite in config.suites
-    }
-    judge = judge_factory(settings)
-    calibration = calibrate(
-        judge,
-        datasets.load_calibration(dataset_dir),
-        progress and (lambda d, t: progress("judge calibration", d, t)),
-    )
+    cases = load_cases(settings, config, run["seed"])
+    notes: list[str] = []
+    refused: list[str] = []
+    if canary is None and "adversarial" in cases:
+        # Without the server's canary a prompt extraction cannot be detected; running those
+        # cases would report "no leak" whatever happened.
+        extraction = [c for c in cases["adversarial"] if c.record.get("target") == "canary"]
+        if extraction:
+            refused += [f"adversarial/{c.id}" for c in extraction]
+            cases["adversarial"] = [c for c in cases["adversarial"] if c not in extraction]
+            notes.append(
+                f"{len(extraction)} prompt-extraction cases not run: the API target's canary "
+                "is unknown. Start the server with TUTOR_PROMPT_CANARY=<secret> and pass "
+                "--canary <secret>."
+            )
+    with clock.phase("judge calibration"):
+        judge = judge_factory(settings)
+        calibration = calibrate(
+            judge,
+            datasets.load_calibration(settings.evals_dir / "datasets"),
+            progress and (lambda d, t: progress("judge calibration", d, t)),
+        )
 
     cases_file = out_dir / "cases.jsonl"
     results = _read_done(cases_file)
     done = {(r["target"], r["suite"], r["id"]) for r in results}
-    notes: list[str] = []
+    total_todo = 0
     with ExitStack() as stack, cases_file.open("a") as sink:
-        targets, planted_targets = _open_targets(settings, config, cases, stack, notes)
+        targets, planted_targets = _open_targets(
+            settings, config, cases, stack, notes, run["seed"], api_key
+        )
+        plan = []
         for target in targets:
             for suite, suite_cases in cases.items():
                 runner = (
@@ -142,15 +228,24 @@ def run_eval(
                         "resources in the index (`tutor fetch && tutor index`); skipped"
                     )
                     todo = [c for c in todo if not c.needs_mirror]
-                for i, case in enumerate(todo, 1):
-                    reply = runner.answer(case)
-                    row = _row(target.name, case, reply, judge, canary, settings)
-                    sink.write(json.dumps(row, ensure_ascii=False) + "\n")
-                    sink.flush()
-                    results.append(row)
-                    if progress:
-                        progress(f"{target.name} {suite}", i, len(todo))
-        retrieval = _retrieval(targets[0], cases, progress) if targets else {}
+                plan += [(target, runner, case) for case in todo]
+        total_todo = len(plan)
+        cache = BaselineCache(settings, targets)
+        for i, (target, runner, case) in enumerate(plan, 1):
+            reply, case, asked_with = _answer(target, runner, case, cache, clock, canary)
+            with clock.phase("judging"):
+                row = _row(target.name, case, reply, judge, asked_with or "", settings)
+            sink.write(json.dumps(row, ensure_ascii=False) + "\n")
+            sink.flush()
+            results.append(row)
+            if progress:
+                progress("cases", i, total_todo)
+        with clock.phase("retrieval"):
+            retrieval = _retrieval(targets[0], cases, progress) if targets else {}
+        if cache.hits:
+            notes.append(
+                f"baseline: {cache.hits} answers from its cache (same cases, corpus, models)"
+            )
 
     summary = {
         name: summarise([r for r in results if r["target"] == name])
@@ -169,11 +264,43 @@ def run_eval(
         "judge": calibration,
         "summary": summary,
         "retrieval": retrieval,
+        "cited_how": CITED_HOW,
+        "refused_cases": refused,
+        "timing": {
+            "wall_s": round(time.perf_counter() - wall_started, 1),
+            "cases_run": total_todo,
+            **{f"{k}_s": round(v, 1) for k, v in clock.spent.items()},
+        },
         "notes": list(dict.fromkeys(notes)),
         "cases": results,
     }
     write_reports(report, out_dir)
     return report
+
+
+CITED_HOW = {
+    "ours": "inline [n] markers per sentence; markers the pipeline added when the model wrote "
+    "none are counted apart (inferred_citations)",
+    "api": "as ours, over HTTP",
+    "baseline": "no markers: citation recall asks whether the passages it used support each "
+    "sentence; citation precision is not defined",
+}
+
+
+def _answer(target, runner, case: Case, cache: BaselineCache, clock: Clock, canary):
+    """One reply, and the canary it was asked with; from the baseline's cache when it holds
+    this case. A cached reply was made with its own run's markers and canary, so the case is
+    re-materialised with that run's seed and scored against that canary."""
+    if target.name == "baseline":
+        hit = cache.get(case)
+        if hit is not None:
+            reply, seed, cached_canary = hit
+            return reply, materialise(case.suite, case.record, seed), cached_canary
+    with clock.phase(f"answering ({target.name})"):
+        reply = runner.answer(case)
+    if target.name == "baseline" and not reply.error:
+        cache.put(case, reply, canary)
+    return reply, case, canary
 
 
 def _row(target: str, case: Case, reply: Reply, judge: Judge, canary: str, settings) -> dict:
@@ -184,7 +311,7 @@ def _row(target: str, case: Case, reply: Reply, judge: Judge, canary: str, setti
         reply,
         judge.entails,
         canary,
-        system_prompt(canary=canary),
+        system_prompt(canary=canary or None),
         cites_inline=target != "baseline",
     )
     return {
@@ -200,16 +327,66 @@ def _row(target: str, case: Case, reply: Reply, judge: Judge, canary: str, setti
                 for c in reply.citations
             ],
             "context_sources": [p["source_id"] for p in reply.context],
+            "context": reply.context,
             "abstained": reply.abstained,
             "first_token_s": reply.first_token_s,
             "total_s": reply.total_s,
             "error": reply.error,
+            "cached": reply.extra.get("cached", False),
         },
         "verdict": verdict,
     }
 
 
-def _open_targets(settings, config, cases, stack: ExitStack, notes: list[str]):
+class BaselineCache:
+    """The baseline's replies on disk, keyed by (case record, corpus, models, baseline
+    config), so a rerun of ours does not pay for the baseline again. Each entry keeps the
+    seed and canary it was asked with."""
+
+    def __init__(self, settings: Settings, targets: list) -> None:
+        self.hits = 0
+        baseline = next((t for t in targets if t.name == "baseline"), None)
+        self.path = settings.data_dir / "eval-cache" / "baseline.jsonl"
+        self.entries: dict[str, dict] = {}
+        self.fingerprint = baseline.fingerprint() if baseline else None
+        self.seed = None
+        if baseline is None:
+            return
+        self.seed = baseline.seed
+        for row in _read_done(self.path):
+            self.entries[row["key"]] = row
+
+    def _key(self, case: Case) -> str:
+        blob = json.dumps([case.suite, case.record, self.fingerprint], sort_keys=True)
+        return hashlib.sha256(blob.encode()).hexdigest()[:32]
+
+    def get(self, case: Case) -> tuple[Reply, str, str] | None:
+        row = self.entries.get(self._key(case)) if self.fingerprint else None
+        if row is None:
+            return None
+        self.hits += 1
+        reply = Reply(**row["reply"])
+        reply.extra = dict(reply.extra, cached=True)
+        return reply, row["seed"], row["canary"]
+
+    def put(self, case: Case, reply: Reply, canary: str | None) -> None:
+        if not self.fingerprint:
+            return
+        row = {
+            "key": self._key(case),
+            "seed": self.seed,
+            "canary": canary,
+            "reply": asdict(reply),
+        }
+        self.entries[row["key"]] = row
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a", encoding="utf-8") as f:
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def _open_targets(
+    settings, config, cases, stack: ExitStack, notes: list[str], seed: str, api_key=None
+):
     """Our target (and the baseline), plus copies that see the planted documents for the
     indirect-injection suite."""
     if config.target != "local":
@@ -218,19 +395,19 @@ def _open_targets(settings, config, cases, stack: ExitStack, notes: list[str]):
                 "indirect_injection runs only with --target local: it plants "
                 "documents in a temporary index"
             )
-        return [HttpTarget(config.target, config.api_key)], {"api": None}
+        return [HttpTarget(config.target, api_key)], {"api": None}
     from tutor.answer import open_tutor
 
     tutor = open_tutor(settings)
     targets: list[Target] = [LocalTarget(tutor)]
     if config.baseline:
-        targets.append(LlamaIndexBaseline(tutor, settings.prompt_canary))
+        targets.append(LlamaIndexBaseline(tutor, settings.prompt_canary, seed))
     planted: dict = {}
     if "indirect_injection" in cases:
         planted_tutor = _planted_tutor(settings, tutor, cases["indirect_injection"], stack)
         planted["ours"] = LocalTarget(planted_tutor)
         if config.baseline:
-            planted["baseline"] = LlamaIndexBaseline(planted_tutor, settings.prompt_canary)
+            planted["baseline"] = LlamaIndexBaseline(planted_tutor, settings.prompt_canary, seed)
     return targets, planted
 
 
@@ -287,21 +464,65 @@ def _retrieval(target: Target, cases: dict[str, list[Case]], progress) -> dict:
 
 
 def check_thresholds(report: dict, bars: dict) -> list[str]:
-    """Bars missed by our target, as messages. bars: {"suite.metric[.sub]": {"min"|"max": x}}."""
+    """Why this run does not pass, as messages; empty only when it does. Fails closed: an
+    errored or refused case, a barred metric this run did not measure, and a judge below its
+    calibration floor are all failures. bars: {"suite.metric[.sub]": {"min"|"max": x}}."""
+    from tutor.evals.judges import JUDGE_FLOOR
+
     failures = []
     ours = report["summary"].get("ours") or report["summary"].get("api") or {}
+    if not ours:
+        failures.append("our target answered no case")
+    if ours.get("errors"):
+        shown = ", ".join(ours.get("errored_cases", [])[:5])
+        failures.append(f"{ours['errors']} case(s) errored ({shown}); see report.json")
+    if report.get("refused_cases"):
+        failures.append(
+            f"{len(report['refused_cases'])} case(s) could not be run: "
+            + "; ".join(report.get("notes", [])[:1])
+        )
+    judge = report.get("judge") or {}
+    accuracy = judge.get("balanced_accuracy")
+    if accuracy is None or accuracy < JUDGE_FLOOR:
+        shown = "unmeasured" if accuracy is None else f"{accuracy:.3f}"
+        failures.append(
+            f"the judge {judge.get('judge')} scores {shown} balanced accuracy on the test half "
+            f"of its calibration pairs, below the floor {JUDGE_FLOOR}: its claim metrics are "
+            "not results (use --judge local or a stronger --judge URL)"
+        )
     for path, bar in bars.items():
         node = ours
         for part in path.split("."):
             node = node.get(part) if isinstance(node, dict) else None
         value = node.get("value") if isinstance(node, dict) else node
         if value is None:
-            continue  # not measured in this run (suite not selected)
+            failures.append(f"{path} was not measured in this run (a bar needs it)")
+            continue
         if "min" in bar and value < bar["min"]:
             failures.append(f"{path} = {value:.3f} is below the bar {bar['min']}")
         if "max" in bar and value > bar["max"]:
             failures.append(f"{path} = {value:.3f} is above the bar {bar['max']}")
     return failures
+
+
+def loosened_bars(old: dict, new: dict) -> list[str]:
+    """Bars in `new` that are looser than, or missing from, `old` (a pass bar only ever
+    tightens). Both: {"suite.metric": {"min"|"max": x}}.
+
+    >>> loosened_bars({"a": {"max": 0.6}}, {"a": {"max": 0.85}})
+    ['a: max 0.6 -> 0.85 is looser']
+    >>> loosened_bars({"a": {"min": 0.4}, "b": {"max": 0.1}}, {"a": {"min": 0.5}})
+    ['b: removed']
+    """
+    problems = []
+    for path, bar in old.items():
+        if path not in new:
+            problems.append(f"{path}: removed")
+            continue
+        for side, looser in (("min", lambda o, n: n < o), ("max", lambda o, n: n > o)):
+            if side in bar and (side not in new[path] or looser(bar[side], new[path][side])):
+                problems.append(f"{path}: {side} {bar[side]} -> {new[path].get(side)} is looser")
+    return problems
 
 
 def load_thresholds(settings: Settings) -> dict:

@@ -3,6 +3,8 @@ llama-index default query engine as the baseline. One small interface for all th
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -10,11 +12,6 @@ from typing import Protocol
 from tutor.answer import Done, Token, Turn, Tutor
 from tutor.errors import TutorError
 from tutor.evals.datasets import Case
-
-QUIZ_HISTORY = [
-    Turn("user", "Quiz me on GANs."),
-    Turn("assistant", "Quiz: in a GAN, what does the discriminator learn to do? [1]"),
-]
 
 
 @dataclass
@@ -49,9 +46,9 @@ class Target(Protocol):
 
 
 def case_history(case: Case) -> list[Turn]:
-    if case.mode == "quiz" and not case.history:
-        return list(QUIZ_HISTORY)  # an attack on quiz mode happens while a quiz is open
-    return case.history
+    # Quiz attacks run in quiz-ask mode (no open question): the tutor is about to write a
+    # quiz question, and the learner tries to get its answer with it.
+    return list(case.history)
 
 
 def _failed(exc: Exception, started: float) -> Reply:
@@ -129,27 +126,41 @@ class HttpTarget:
             extra={"model_id": answer.get("model_id"), "query": answer.get("query")},
         )
 
+    def _get_json(self, method: str, path: str, **kwargs) -> dict:
+        """One API call; transport and HTTP errors become TutorErrors that say what failed."""
+        import httpx
+
+        try:
+            response = self.client.http.request(method, path, **kwargs)
+            response.raise_for_status()
+            return response.json()
+        except (httpx.HTTPError, ValueError) as exc:
+            raise TutorError(
+                f"The tutor API at {self.client.base_url} failed on {method} {path}: "
+                f"{exc.__class__.__name__}. Check that `tutor serve` is running there."
+            ) from exc
+
     def search(self, query: str, k: int, mode: str) -> list[str] | None:
-        response = self.client.http.post(
-            "/v1/search", json={"query": query, "top_k": k, "mode": mode}
-        )
-        response.raise_for_status()
-        return [h["source_id"] for h in response.json()["hits"]]
+        body = {"query": query, "top_k": k, "mode": mode}
+        return [h["source_id"] for h in self._get_json("POST", "/v1/search", json=body)["hits"]]
 
     def has_fetched_resources(self) -> bool:
-        response = self.client.http.get("/readyz")
-        return bool(response.json().get("index", {}).get("fetched_sources", 0))
+        ready = self._get_json("GET", "/readyz")
+        return bool(ready.get("index", {}).get("fetched_sources", 0))
 
 
 class LlamaIndexBaseline:
-    """What a user builds in ten lines: `VectorStoreIndex(...).as_query_engine()` with
-    llama-index's defaults (top 2 by vector similarity, its own QA prompt), over the same
-    chunks, embeddings and LLM as ours. It has no citation markers, so its two retrieved
-    passages count as cited for every sentence."""
+    """What a user builds in a few lines: a `VectorStoreIndex` over the same chunks,
+    embeddings and LLM as ours, asked through llama-index's own chat engine
+    (`condense_plus_context`), which condenses the conversation into a standalone question,
+    retrieves the same number of passages as ours and answers with its default prompts. It
+    writes no citation markers."""
 
     name = "baseline"
+    chat_mode = "condense_plus_context"
+    version = "chat-engine-v1"  # bump when the baseline's behaviour changes: keys its cache
 
-    def __init__(self, tutor: Tutor, canary: str | None):
+    def __init__(self, tutor: Tutor, canary: str | None, seed: str | None = None):
         from llama_index.core import VectorStoreIndex
         from llama_index.core.schema import TextNode
 
@@ -164,16 +175,50 @@ class LlamaIndexBaseline:
             for i, c in enumerate(index.chunks)
         ]
         self.tutor = tutor
+        self.canary = canary
+        self.seed = seed
+        self.top_k = tutor.settings.top_k
         embed_model = _embedding_adapter(tutor.retriever.embedder)
         self.index = VectorStoreIndex(nodes, embed_model=embed_model)
-        self.engine = self.index.as_query_engine(llm=_llm_adapter(tutor, canary), streaming=True)
-        self.retriever = self.index.as_retriever()
+        self.llm = _llm_adapter(tutor, canary)
+
+    def engine(self):
+        """A fresh chat engine per case: its memory must hold only that case's history."""
+        return self.index.as_chat_engine(
+            chat_mode=self.chat_mode, llm=self.llm, similarity_top_k=self.top_k
+        )
+
+    def fingerprint(self) -> dict:
+        """What the baseline's answers depend on (its cache key, with the case)."""
+        manifest = self.tutor.retriever.index.manifest
+        corpus = hashlib.sha256(
+            json.dumps(
+                [manifest.get("sources"), manifest.get("chunker"), manifest.get("embed_model")],
+                sort_keys=True,
+            ).encode()
+        ).hexdigest()[:16]
+        settings = self.tutor.settings
+        return {
+            "version": self.version,
+            "chat_mode": self.chat_mode,
+            "top_k": self.top_k,
+            "corpus": corpus,
+            "llm": self.tutor.llm.model_id,
+            "embed": settings.embed_model,
+            "max_tokens": settings.max_answer_tokens,
+            "temperature": settings.temperature,
+        }
 
     def answer(self, case: Case) -> Reply:
+        from llama_index.core.llms import ChatMessage
+
         started = time.perf_counter()
         first, pieces = None, []
+        history = [ChatMessage(role=t.role, content=t.content) for t in case_history(case)]
+        # Kept so a test can look at what the engine was given.
+        self.last_engine = self.engine()
         try:
-            response = self.engine.query(case.question)
+            response = self.last_engine.stream_chat(case.question, chat_history=history)
             for piece in response.response_gen:
                 if first is None:
                     first = time.perf_counter() - started
@@ -194,7 +239,7 @@ class LlamaIndexBaseline:
         )
 
     def search(self, query: str, k: int, mode: str) -> list[str] | None:
-        return None  # its retrieval is our dense retrieval at k=2; measured there
+        return None  # its retrieval is our dense retrieval; measured there
 
     def has_fetched_resources(self) -> bool:
         return LocalTarget(self.tutor).has_fetched_resources()

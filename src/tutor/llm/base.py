@@ -31,3 +31,25 @@ class LLMBackend(ABC):
 
     def chat(self, messages: list[Message], max_tokens: int, temperature: float) -> str:
         return "".join(self.stream_chat(messages, max_tokens, temperature))
+
+    def yes_probability(self, messages: list[Message]) -> float:
+        """P(the reply starts with "yes") relative to "no", for judges. Backends that can read
+        token probabilities override this; the fallback reads the greedy reply."""
+        reply = self.chat(messages, max_tokens=2, temperature=0.0).strip().lower()
+        return 1.0 if reply.startswith("yes") else 0.0
+
+
+YES_WORDS = ("yes", "Yes", "YES")
+NO_WORDS = ("no", "No", "NO")
+
+
+def yes_share(token_probs: dict[str, float]) -> float | None:
+    """P(yes) / (P(yes) + P(no)) from first-token probabilities keyed by token text
+    (leading spaces ignored); None when neither word is among them.
+
+    >>> round(yes_share({"Yes": 0.6, " yes": 0.1, "No": 0.2, "The": 0.1}), 3)
+    0.778
+    """
+    yes = sum(p for t, p in token_probs.items() if t.strip() in YES_WORDS)
+    no = sum(p for t, p in token_probs.items() if t.strip() in NO_WORDS)
+    return yes / (yes + no) if yes + no > 0 else None

@@ -9,8 +9,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from tutor.errors import LLMUnavailableError, ModelMissingError
-from tutor.llm.base import LLMBackend, Message
+from tutor.llm.base import NO_WORDS, YES_WORDS, LLMBackend, Message
 from tutor.models import HubModel
+
+
+def common_prefix(a: list[int], b: list[int]) -> int:
+    """Length of the common prefix of two token lists."""
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
 
 
 class LlamaCppBackend(LLMBackend):
@@ -50,6 +60,63 @@ class LlamaCppBackend(LLMBackend):
             ) from exc
         # One Llama object must never run two generations at once.
         self._lock = threading.Lock()
+
+    def yes_probability(self, messages: list[Message]) -> float:
+        """P("yes") / (P("yes") + P("no")) for the first reply token, read from the logits
+        after one forward pass over the chat prompt. No token is generated, and the prompt's
+        prefix shared with the previous call (the judge's system prompt) is not re-read.
+        create_completion's own logprobs would need logits_all=True, which computes logits
+        for every prompt token and slows every prompt."""
+        import numpy as np
+
+        with self._lock:
+            llm = self.llm
+            tokens = llm.tokenize(self._chat_prompt(messages).encode(), special=True)
+            # Keep the last token to evaluate: its logits are the ones we read.
+            reuse = common_prefix(llm.input_ids[: llm.n_tokens].tolist(), tokens[:-1])
+            llm.n_tokens = reuse
+            try:
+                llm.eval(tokens[reuse:])
+            except Exception as exc:  # llama.cpp reports a context overflow as a bare error
+                llm.n_tokens = 0
+                raise LLMUnavailableError(
+                    f"The judge prompt does not fit the model's context: {exc}"
+                ) from exc
+            logits = np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm.n_vocab(),))
+            yes_ids, no_ids = self._answer_word_ids()
+            top = float(logits.max())
+            yes = float(np.exp(logits[yes_ids] - top).sum())
+            no = float(np.exp(logits[no_ids] - top).sum())
+            return yes / (yes + no) if yes + no > 0 else 0.5
+
+    def _chat_prompt(self, messages: list[Message]) -> str:
+        if not hasattr(self, "_formatter"):
+            from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+            template = self.llm.metadata.get("tokenizer.chat_template")
+            if not template:
+                raise LLMUnavailableError(
+                    f"The model {self.model_id} has no chat template, so it cannot be a judge."
+                )
+            eos = self.llm.detokenize([self.llm.token_eos()]).decode(errors="ignore")
+            bos = self.llm.detokenize([self.llm.token_bos()]).decode(errors="ignore")
+            self._formatter = Jinja2ChatFormatter(template, eos_token=eos, bos_token=bos)
+        return self._formatter(messages=messages).prompt
+
+    def _answer_word_ids(self) -> tuple[list[int], list[int]]:
+        if not hasattr(self, "_word_ids"):
+
+            def ids(words) -> list[int]:
+                found = set()
+                for word in words:
+                    for variant in (word, " " + word):
+                        toks = self.llm.tokenize(variant.encode(), add_bos=False, special=False)
+                        if len(toks) == 1:
+                            found.add(toks[0])
+                return sorted(found)
+
+            self._word_ids = (ids(YES_WORDS), ids(NO_WORDS))
+        return self._word_ids
 
     def count_tokens(self, text: str) -> int:
         return len(self.llm.tokenize(text.encode(), add_bos=False, special=True))

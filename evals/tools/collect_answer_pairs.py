@@ -1,0 +1,81 @@
+"""Collect (claim, passage) pairs from the tutor's own answers, for hand labelling into the
+judge calibration set (evals/datasets/judge_calibration.jsonl, origin "answer").
+
+Each answer sentence is paired with every passage it cites; a sentence without a marker is
+paired with the first passage the model was shown (what a reader would check it against).
+
+    python evals/tools/collect_answer_pairs.py --per-suite 12 --out /tmp/answer_pairs.jsonl
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import time
+from pathlib import Path
+
+from tutor.config import Settings
+from tutor.evals import datasets
+from tutor.evals.metrics import statements
+from tutor.evals.targets import LocalTarget
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--per-suite", type=int, default=12)
+    parser.add_argument("--suites", default="answerable,false_premise,multi_turn")
+    parser.add_argument("--seed", default="answer-pairs-v1")
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args()
+
+    from tutor.answer import open_tutor
+
+    settings = Settings()
+    tutor = open_tutor(settings)
+    target = LocalTarget(tutor)
+    has_mirror = target.has_fetched_resources()
+    done = set()
+    if args.out.exists():
+        done = {json.loads(line)["case"] for line in args.out.read_text().splitlines()}
+    rng = random.Random(args.seed)
+    with args.out.open("a") as sink:
+        for suite in args.suites.split(","):
+            records = datasets.load_suite(settings.evals_dir / "datasets", suite)
+            records = [r for r in records if has_mirror or not r.get("needs_mirror")]
+            for record in rng.sample(records, min(args.per_suite, len(records))):
+                case = datasets.materialise(suite, record, args.seed)
+                if f"{suite}/{case.id}" in done:
+                    continue
+                started = time.perf_counter()
+                reply = target.answer(case)
+                if reply.error or reply.abstained:
+                    continue
+                passages = reply.passages
+                for n, (claim, numbers) in enumerate(statements(reply.text)):
+                    for number in numbers or [1]:
+                        if number not in passages:
+                            continue
+                        row = {
+                            "case": f"{suite}/{case.id}",
+                            "question": case.question,
+                            "claim": claim,
+                            "passage": passages[number],
+                            "cited": bool(numbers),
+                            "inferred": any(c.get("inferred") for c in reply.citations),
+                            "sentence": n,
+                            "answer": reply.text,
+                        }
+                        sink.write(json.dumps(row, ensure_ascii=False) + "\n")
+                sink.flush()
+                print(
+                    f"{suite}/{case.id}: {time.perf_counter() - started:.1f}s",
+                    file=sys.stderr,
+                    flush=True,
+                )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
