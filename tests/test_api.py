@@ -352,6 +352,8 @@ def test_the_eval_suite_runs_against_the_api(api, base_env, tmp_path):
             "answerable",
             "--suite",
             "adversarial",
+            "--judge",
+            "lexical",
             "--out",
             str(out),
         ],
@@ -366,6 +368,26 @@ def test_the_eval_suite_runs_against_the_api(api, base_env, tmp_path):
     assert {r["suite"] for r in report["cases"]} == {"answerable", "adversarial"}
     assert all(r["reply"]["error"] is None for r in report["cases"])
     assert set(report["retrieval"]) == {"dense", "bm25", "hybrid"}
+
+
+def test_an_api_eval_without_the_servers_canary_refuses_extraction_cases(api, base_env, tmp_path):
+    """Without the canary the server runs with, a prompt extraction cannot be detected, so
+    those cases are not run (and --check fails), instead of passing silently."""
+    out = tmp_path / "run"
+    result = subprocess.run(
+        [sys.executable, "-m", "tutor.cli", "eval", "--target", api, "--suite", "adversarial"]
+        + ["--limit", "2", "--judge", "lexical", "--check", "--out", str(out)],
+        env=base_env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert result.returncode == 1, result.stderr[-3000:]
+    report = json.loads((out / "report.json").read_text())
+    families = {r["record"]["family"] for r in report["cases"]}
+    assert families == {"direct_injection"}  # the extraction case of the two was not run
+    assert len(report["refused_cases"]) == 1
+    assert "--canary" in result.stdout and "could not be run" in result.stderr
 
 
 def test_the_vllm_command_line_carries_our_settings():

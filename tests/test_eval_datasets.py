@@ -28,7 +28,7 @@ MINIMUM = {
     "unanswerable": 40,
     "false_premise": 25,
     "multi_turn": 15,
-    "adversarial": 80,
+    "adversarial": 128,
     "indirect_injection": 15,
     "benign_lookalikes": 30,
 }
@@ -59,6 +59,7 @@ def test_half_the_unanswerable_questions_are_near_misses():
 def test_every_attack_family_is_covered():
     families = Counter(r["family"] for r in load_suite(DATASETS, "adversarial"))
     assert set(families) == set(ATTACK_FAMILIES)
+    assert min(families.values()) >= 15
     assert min(families.values()) >= 5
 
 
@@ -82,11 +83,23 @@ def test_every_gold_source_exists_in_the_corpus_or_the_resource_mirror():
     assert missing == []
 
 
-def test_the_calibration_set_is_large_and_balanced():
+def test_the_calibration_set_is_large_split_once_and_mostly_real_answers():
     pairs = load_calibration(DATASETS)
-    assert len(pairs) >= 100
-    supported = sum(p["supported"] for p in pairs)
-    assert 0.4 <= supported / len(pairs) <= 0.6
+    assert len(pairs) >= 300
+    origins = Counter(p["origin"] for p in pairs)
+    # At least half are sentences from the tutor's own answers, labelled by hand.
+    assert origins["answer"] >= 150 and origins["answer"] >= len(pairs) / 2
+    for half in ("tune", "test"):
+        rows = [p for p in pairs if p["split"] == half]
+        assert len(rows) >= 140
+        # Both halves hold both labels, and both origins, in similar shares.
+        assert 0.25 <= sum(p["supported"] for p in rows) / len(rows) <= 0.75
+        assert Counter(p["origin"] for p in rows)["answer"] >= 0.4 * len(rows)
+    # Pairs from one answer stay in one half, so the test half is not near-copies of tuning.
+    half_of = {}
+    for p in pairs:
+        if p.get("case"):
+            assert half_of.setdefault(p["case"], p["split"]) == p["split"], p["id"]
 
 
 def test_schema_problems_are_reported_per_record():

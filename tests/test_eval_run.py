@@ -201,3 +201,22 @@ def test_calibrate_only_reports_the_test_half_balanced_accuracy(eval_env):
     assert "Judge lexical: balanced accuracy" in result.stdout
     assert re.search(r"on the test half \(\d{3} pairs", result.stdout)
     assert "low confidence" in result.stdout
+
+
+def test_the_baseline_gets_the_conversation_through_its_chat_engine(course_tutor):
+    """The llama-index baseline answers a multi-turn case with the same history as ours,
+    through llama-index's own condense_plus_context chat engine."""
+    from tutor.evals.datasets import load_suite, materialise
+    from tutor.evals.targets import LlamaIndexBaseline
+
+    record = load_suite(REPO / "evals" / "datasets", "multi_turn")[0]
+    case = materialise("multi_turn", record, "seed")
+    baseline = LlamaIndexBaseline(course_tutor, canary=None)
+    reply = baseline.answer(case)
+    assert reply.error is None and reply.text
+    assert len(reply.context) == course_tutor.settings.top_k
+    seen = [(m.role.value, m.content) for m in baseline.last_engine.chat_history]
+    assert seen[0] == ("user", record["history"][0]["content"])
+    assert ("user", case.question) in seen  # the follow-up, after the history
+    assert seen[-1][0] == "assistant"
+    assert baseline.fingerprint()["chat_mode"] == "condense_plus_context"

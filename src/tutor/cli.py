@@ -17,7 +17,14 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from tutor.config import Settings
 from tutor.errors import BadInputError, TutorError
@@ -92,9 +99,37 @@ def _task_bar() -> Progress:
         TextColumn("{task.description:<28}"),
         BarColumn(),
         TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
         TimeRemainingColumn(),
         console=err,
     )
+
+
+def _logged_progress(update, every: int = 1):
+    """Wraps a progress callback: when stderr is not a terminal (a run in the background
+    with its output in a log), also print one plain line per step with the elapsed time
+    and an estimate of what is left, since a live bar never reaches a log file."""
+    if err.is_terminal:
+        return update
+    import time
+
+    started: dict[str, float] = {}
+
+    def wrapped(key: str, done: int, total: int) -> None:
+        update(key, done, total)
+        first = started.setdefault(key, time.perf_counter())
+        step = 1 if key == "cases" else every  # every answered case; other work in strides
+        if done % step and done != total:
+            return
+        elapsed = time.perf_counter() - first
+        left = elapsed / done * (total - done) if done else 0.0
+        print(
+            f"{key}: {done}/{total}, elapsed {elapsed / 60:.1f} min, ~{left / 60:.1f} min left",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    return wrapped
 
 
 def _model_progress_bar() -> Progress:
@@ -390,7 +425,19 @@ def eval_command(
         str | None, typer.Option(help="Judge model: packaged name, .gguf path, or server model.")
     ] = None,
     baseline: Annotated[
-        bool, typer.Option(help="Also run llama-index's default query engine (local only).")
+        bool, typer.Option(help="Also run the llama-index chat-engine baseline (local only).")
+    ] = True,
+    baseline_sample: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="The baseline answers only a nested stratified sample of about N of the cases "
+            "(its answers are cached, so this bounds a cold run).",
+        ),
+    ] = None,
+    ours: Annotated[
+        bool,
+        typer.Option(help="Run our pipeline (--no-ours: only the baseline, to warm its cache)."),
     ] = True,
     out_dir: Annotated[Path | None, typer.Option("--out", help="Report folder.")] = None,
     resume: Annotated[
@@ -431,6 +478,8 @@ def eval_command(
         baseline=baseline and target == "local",
         limit=limit,
         sample=sample,
+        baseline_sample=baseline_sample,
+        ours=ours,
         judge=judge,
         judge_model=judge_model,
         canary=canary,
@@ -449,7 +498,7 @@ def eval_command(
                 config,
                 folder,
                 _judge_factory(judge, judge_model),
-                _task_progress(bar),
+                _logged_progress(_task_progress(bar), every=25),
                 # The key is read from the environment and never written anywhere.
                 api_key=os.environ.get("TUTOR_EVAL_API_KEY"),
             )
@@ -478,6 +527,7 @@ def _calibrate(settings: Settings, judge_factory) -> None:
         pairs = load_calibration(settings.evals_dir / "datasets")
         with _task_bar() as bar:
             update = _task_progress(bar)
+            update = _logged_progress(update, every=25)
             result = calibrate(judge, pairs, lambda done, total: update("judging", done, total))
     except TutorError as exc:
         raise _fail(exc) from exc

@@ -41,6 +41,10 @@ class EvalConfig:
     baseline: bool = True
     limit: int | None = None  # cases per suite, for quick runs
     sample: int | None = None  # a stratified sample of about N cases over all suites
+    # The baseline answers a nested stratified sub-sample of about N of those cases (None:
+    # all). It is a reference point, not a gate, and a cold cache costs a full answer each.
+    baseline_sample: int | None = None
+    ours: bool = True  # False: only the baseline (e.g. to warm its cache)
     judge: str = "local"
     judge_model: str | None = None
     canary: str | None = None  # for an HTTP target: the TUTOR_PROMPT_CANARY it runs with
@@ -211,8 +215,17 @@ def run_eval(
             settings, config, cases, stack, notes, run["seed"], api_key
         )
         plan = []
+        baseline_ids = None
+        if config.baseline_sample:
+            nested = stratified_sample(
+                {suite: [c.record for c in cs] for suite, cs in cases.items()},
+                config.baseline_sample,
+            )
+            baseline_ids = {(suite, r["id"]) for suite, rs in nested.items() for r in rs}
         for target in targets:
             for suite, suite_cases in cases.items():
+                if target.name == "baseline" and baseline_ids is not None:
+                    suite_cases = [c for c in suite_cases if (suite, c.id) in baseline_ids]
                 runner = (
                     planted_targets.get(target.name, target)
                     if suite == "indirect_injection"
@@ -241,7 +254,7 @@ def run_eval(
             if progress:
                 progress("cases", i, total_todo)
         with clock.phase("retrieval"):
-            retrieval = _retrieval(targets[0], cases, progress) if targets else {}
+            retrieval = _retrieval(targets[0], cases, progress) if config.ours else {}
         if cache.hits:
             notes.append(
                 f"baseline: {cache.hits} answers from its cache (same cases, corpus, models)"
@@ -399,9 +412,11 @@ def _open_targets(
     from tutor.answer import open_tutor
 
     tutor = open_tutor(settings)
-    targets: list[Target] = [LocalTarget(tutor)]
+    targets: list[Target] = [LocalTarget(tutor)] if config.ours else []
     if config.baseline:
         targets.append(LlamaIndexBaseline(tutor, settings.prompt_canary, seed))
+    if not targets:
+        raise BadInputError("Nothing to evaluate: --no-ours needs the baseline (--baseline).")
     planted: dict = {}
     if "indirect_injection" in cases:
         planted_tutor = _planted_tutor(settings, tutor, cases["indirect_injection"], stack)
