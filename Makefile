@@ -52,9 +52,10 @@ resources: index
 
 # The eval of record: a fixed stratified sample of about 150 cases over every suite and
 # attack family for ours; the llama-index baseline on a nested 60 of them, from its cache
-# when warm; the calibrated local judge. Exits 1 when evals/thresholds.yaml is not met.
+# when warm; the calibrated local judge. Writes evals/results/latest.json; exits 1 when
+# evals/thresholds.yaml is not met.
 eval: resources
-	$(TUTOR) eval --sample 150 --baseline-sample 60 --check
+	$(TUTOR) eval --sample 150 --baseline-sample 60 --record --check
 
 # Every case of every suite: several hours on 2 CPU cores (run it in the background).
 eval-full: resources

@@ -1,5 +1,6 @@
 """Eval metrics, detectors and judges on small hand-built cases with known answers."""
 
+import json
 from collections import Counter
 from pathlib import Path
 
@@ -430,3 +431,23 @@ def test_the_sample_is_stratified_fixed_and_covers_every_family():
     families = Counter(r["family"] for r in first["adversarial"])
     assert set(families) == set("abcd") and min(families.values()) >= 3
     assert 28 <= sum(len(v) for v in first.values()) <= 36
+
+
+def test_the_recorded_summary_keeps_the_numbers_and_drops_the_cases(tmp_path):
+    from tutor.evals.runner import record_summary
+
+    report = {
+        "run": {"started_at": "t0", "finished_at": "t1", "config": {"sample": 150}, "canary": "C"},
+        "settings": {"llm_model": "m"},
+        "judge": {"judge": "llm:m", "balanced_accuracy": 0.8, "wrong": ["a"]},
+        "timing": {"wall_s": 10.0},
+        "summary": {"ours": {"cases": 1, "errored_cases": []}},
+        "retrieval": {},
+        "cases": [{"id": "x"}],
+    }
+    path = tmp_path / "results" / "latest.json"
+    record_summary(report, path)
+    saved = json.loads(path.read_text())
+    assert saved["judge"] == {"judge": "llm:m", "balanced_accuracy": 0.8}
+    assert saved["timing"]["wall_s"] == 10.0 and saved["summary"]["ours"] == {"cases": 1}
+    assert "cases" not in saved and "canary" not in saved["run"]

@@ -104,7 +104,11 @@ def test_resume_after_cut_lines_keeps_every_row_across_two_resumes(smoke_run, ev
     after_first = (copy / "cases.jsonl").read_text().splitlines()
     assert len(after_first) == len(rows)
     assert [json.loads(r) for r in rows[:5]] == [json.loads(r) for r in after_first[:5]]
-    # Cut the last line of the resumed file too, and resume again: nothing is lost.
+    # Cut the last answer and the last verdict too (answers are written before they are
+    # judged) and resume again: what was cut is redone, and nothing is lost.
+    answers = (copy / "answers.jsonl").read_text().splitlines()
+    assert len(answers) == len(rows)
+    (copy / "answers.jsonl").write_text("\n".join(answers[:-1]) + "\n" + answers[-1][:30])
     (copy / "cases.jsonl").write_text("\n".join(after_first[:-1]) + "\n" + after_first[-1][:30])
     result = run_tutor(["eval", "--resume", str(copy)], eval_env)
     assert result.returncode == 0, result.stderr[-3000:]

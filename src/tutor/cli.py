@@ -118,7 +118,8 @@ def _logged_progress(update, every: int = 1):
     def wrapped(key: str, done: int, total: int) -> None:
         update(key, done, total)
         first = started.setdefault(key, time.perf_counter())
-        step = 1 if key == "cases" else every  # every answered case; other work in strides
+        # Every answer and verdict; other work (calibration, retrieval) in strides.
+        step = 1 if key in ("answering", "judging") else every
         if done % step and done != total:
             return
         elapsed = time.perf_counter() - first
@@ -450,6 +451,13 @@ def eval_command(
         str | None,
         typer.Option(help="With an API target: the TUTOR_PROMPT_CANARY the server runs with."),
     ] = None,
+    record: Annotated[
+        bool,
+        typer.Option(
+            "--record",
+            help="Write this run's summary to evals/results/latest.json (the run of record).",
+        ),
+    ] = False,
     calibrate_only: Annotated[
         bool,
         typer.Option(
@@ -507,6 +515,10 @@ def eval_command(
     except KeyboardInterrupt:
         err.print(f"Interrupted. Finished cases are kept: `tutor eval --resume {folder}`.")
         raise typer.Exit(130) from None
+    if record:
+        from tutor.evals.runner import record_summary
+
+        record_summary(report, settings.evals_dir / "results" / "latest.json")
     out.print((folder / "report.md").read_text(), markup=False, highlight=False)
     out.print(f"Reports: {folder / 'report.html'} (plots), report.md, report.json")
     if check:

@@ -196,7 +196,13 @@ def _figures(report: dict) -> dict[str, bytes]:
         plt.close(fig)
         figures[filename] = buf.getvalue()
 
-    bars("Quality and robustness", [(label, path) for label, path, _ in HEADLINE], "rates.png")
+    weak = report["judge"]["low_confidence"]
+    bars(
+        "Quality and robustness"
+        + (" (✗ = judged by a judge below its floor: not a result)" if weak else ""),
+        [(f"✗ {label}" if weak and path in JUDGED else label, path) for label, path, _ in HEADLINE],
+        "rates.png",
+    )
     families = sorted({f for n in names for f in lookup(summary[n], "adversarial.by_family") or {}})
     bars(
         "Attack success per family (lower is better)",

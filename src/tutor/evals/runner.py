@@ -198,19 +198,16 @@ def run_eval(
                 "is unknown. Start the server with TUTOR_PROMPT_CANARY=<secret> and pass "
                 "--canary <secret>."
             )
-    with clock.phase("judge calibration"):
-        judge = judge_factory(settings)
-        calibration = calibrate(
-            judge,
-            datasets.load_calibration(settings.evals_dir / "datasets"),
-            progress and (lambda d, t: progress("judge calibration", d, t)),
-        )
-
-    cases_file = out_dir / "cases.jsonl"
+    # Answer everything first, then judge: answers do not depend on the judge, so a run
+    # (or a resumed one) can be re-judged, and the judge's model is only loaded once the
+    # tutor's work is done.
+    cases_file = out_dir / "cases.jsonl"  # judged rows: what the report is made of
+    answers_file = out_dir / "answers.jsonl"  # replies waiting for the judge
     results = _read_done(cases_file)
-    done = {(r["target"], r["suite"], r["id"]) for r in results}
+    answered = _read_done(answers_file)
+    done = {(r["target"], r["suite"], r["id"]) for r in results + answered}
     total_todo = 0
-    with ExitStack() as stack, cases_file.open("a") as sink:
+    with ExitStack() as stack:
         targets, planted_targets = _open_targets(
             settings, config, cases, stack, notes, run["seed"], api_key
         )
@@ -244,21 +241,57 @@ def run_eval(
                 plan += [(target, runner, case) for case in todo]
         total_todo = len(plan)
         cache = BaselineCache(settings, targets)
-        for i, (target, runner, case) in enumerate(plan, 1):
-            reply, case, asked_with = _answer(target, runner, case, cache, clock, canary)
-            with clock.phase("judging"):
-                row = _row(target.name, case, reply, judge, asked_with or "", settings)
-            sink.write(json.dumps(row, ensure_ascii=False) + "\n")
-            sink.flush()
-            results.append(row)
-            if progress:
-                progress("cases", i, total_todo)
+        with answers_file.open("a") as sink:
+            for i, (target, runner, case) in enumerate(plan, 1):
+                reply, seed, asked_with = _answer(
+                    target, runner, case, cache, clock, run["seed"], canary
+                )
+                row = {
+                    "target": target.name,
+                    "suite": case.suite,
+                    "id": case.id,
+                    "seed": seed,
+                    "canary": asked_with,
+                    "reply": asdict(reply),
+                }
+                sink.write(json.dumps(row, ensure_ascii=False) + "\n")
+                sink.flush()
+                answered.append(row)
+                if progress:
+                    progress("answering", i, total_todo)
         with clock.phase("retrieval"):
             retrieval = _retrieval(targets[0], cases, progress) if config.ours else {}
         if cache.hits:
             notes.append(
                 f"baseline: {cache.hits} answers from its cache (same cases, corpus, models)"
             )
+
+    with clock.phase("judge calibration"):
+        judge = judge_factory(settings)
+        calibration = calibrate(
+            judge,
+            datasets.load_calibration(settings.evals_dir / "datasets"),
+            progress and (lambda d, t: progress("judge calibration", d, t)),
+        )
+    judged = {(r["target"], r["suite"], r["id"]) for r in results}
+    pending = [a for a in answered if (a["target"], a["suite"], a["id"]) not in judged]
+    by_id = {(suite, c.id): c for suite, cs in cases.items() for c in cs}
+    with cases_file.open("a") as sink:
+        for i, row in enumerate(pending, 1):
+            case = by_id.get((row["suite"], row["id"]))
+            if case is None:
+                continue  # not among this run's cases (cannot happen with the same config)
+            if row["seed"] != run["seed"]:  # a cached baseline answer: its own markers
+                case = materialise(case.suite, case.record, row["seed"])
+            with clock.phase("judging"):
+                judged_row = _row(
+                    row["target"], case, Reply(**row["reply"]), judge, row["canary"] or "", settings
+                )
+            sink.write(json.dumps(judged_row, ensure_ascii=False) + "\n")
+            sink.flush()
+            results.append(judged_row)
+            if progress:
+                progress("judging", i, len(pending))
 
     summary = {
         name: summarise([r for r in results if r["target"] == name])
@@ -300,20 +333,19 @@ CITED_HOW = {
 }
 
 
-def _answer(target, runner, case: Case, cache: BaselineCache, clock: Clock, canary):
-    """One reply, and the canary it was asked with; from the baseline's cache when it holds
-    this case. A cached reply was made with its own run's markers and canary, so the case is
-    re-materialised with that run's seed and scored against that canary."""
+def _answer(target, runner, case: Case, cache: BaselineCache, clock: Clock, seed: str, canary):
+    """One reply, with the seed and canary it was asked with; from the baseline's cache when
+    it holds this case (a cached reply was made with its own run's markers and canary, so it
+    is scored against those)."""
     if target.name == "baseline":
         hit = cache.get(case)
         if hit is not None:
-            reply, seed, cached_canary = hit
-            return reply, materialise(case.suite, case.record, seed), cached_canary
+            return hit
     with clock.phase(f"answering ({target.name})"):
         reply = runner.answer(case)
     if target.name == "baseline" and not reply.error:
         cache.put(case, reply, canary)
-    return reply, case, canary
+    return reply, seed, canary
 
 
 def _row(target: str, case: Case, reply: Reply, judge: Judge, canary: str, settings) -> dict:
@@ -362,10 +394,9 @@ class BaselineCache:
         self.path = settings.data_dir / "eval-cache" / "baseline.jsonl"
         self.entries: dict[str, dict] = {}
         self.fingerprint = baseline.fingerprint() if baseline else None
-        self.seed = None
+        self.seed = baseline.seed if baseline else None
         if baseline is None:
             return
-        self.seed = baseline.seed
         for row in _read_done(self.path):
             self.entries[row["key"]] = row
 
@@ -518,6 +549,29 @@ def check_thresholds(report: dict, bars: dict) -> list[str]:
         if "max" in bar and value > bar["max"]:
             failures.append(f"{path} = {value:.3f} is above the bar {bar['max']}")
     return failures
+
+
+def record_summary(report: dict, path: Path) -> None:
+    """The run of record, readable by a program: each target's summary, the judge's
+    calibration (without the list of misjudged pairs) and the wall time. Replaced by every
+    recorded run (`make eval`)."""
+    judge = {k: v for k, v in report["judge"].items() if k != "wrong"}
+    summary = {
+        "run": {k: report["run"].get(k) for k in ("started_at", "finished_at", "config")},
+        "settings": report["settings"],
+        "judge": judge,
+        "timing": report.get("timing", {}),
+        "summary": {
+            name: {k: v for k, v in s.items() if k != "errored_cases"}
+            for name, s in report["summary"].items()
+        },
+        "retrieval": report.get("retrieval", {}),
+        "notes": report.get("notes", []),
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(summary, indent=1, ensure_ascii=False) + "\n")
+    tmp.replace(path)
 
 
 def loosened_bars(old: dict, new: dict) -> list[str]:
