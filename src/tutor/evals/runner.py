@@ -312,16 +312,24 @@ def run_eval(
         "retrieval": retrieval,
         "cited_how": CITED_HOW,
         "refused_cases": refused,
-        "timing": {
-            "wall_s": round(time.perf_counter() - wall_started, 1),
-            "cases_run": total_todo,
-            **{f"{k}_s": round(v, 1) for k, v in clock.spent.items()},
-        },
+        "timing": _timing(out_dir, time.perf_counter() - wall_started, total_todo, clock),
         "notes": list(dict.fromkeys(notes)),
         "cases": results,
     }
     write_reports(report, out_dir)
     return report
+
+
+def _timing(out_dir: Path, wall_s: float, answered: int, clock: Clock) -> dict:
+    """Seconds per phase, summed over the first run and every resume of it (kept in
+    timing.json), so an interrupted run still reports what the whole run cost."""
+    path = out_dir / "timing.json"
+    before = json.loads(path.read_text()) if path.exists() else {}
+    now = {"wall_s": wall_s, "cases_run": answered} | {f"{k}_s": v for k, v in clock.spent.items()}
+    total = {k: round(before.get(k, 0) + v, 1) for k, v in now.items()}
+    total["sittings"] = before.get("sittings", 0) + 1
+    path.write_text(json.dumps(total, indent=1))
+    return total
 
 
 CITED_HOW = {
