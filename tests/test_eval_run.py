@@ -171,8 +171,9 @@ def test_check_fails_when_the_llm_is_down(eval_env, tmp_path):
         TUTOR_LLM_TIMEOUT_S="5",
     )
     out = tmp_path / "down"
+    # An answerable question: it passes the relevance gate, so the LLM is really asked.
     result = run_tutor(
-        ["eval", "--suite", "adversarial", "--limit", "1", "--judge", "lexical"]
+        ["eval", "--suite", "answerable", "--limit", "1", "--judge", "lexical"]
         + ["--no-baseline", "--check", "--out", str(out)],
         env,
     )
