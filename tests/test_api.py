@@ -336,31 +336,22 @@ def test_a_missing_index_is_a_503_that_says_how_to_build_it(base_env, tmp_path):
 # --- eval over HTTP and the GPU command line -------------------------------------------------
 
 
-def test_the_eval_suite_runs_against_the_api(api, base_env, tmp_path):
-    out = tmp_path / "run"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "tutor.cli",
-            "eval",
-            "--target",
-            api,
-            "--limit",
-            "1",
-            "--suite",
-            "answerable",
-            "--suite",
-            "adversarial",
-            "--judge",
-            "lexical",
-            "--out",
-            str(out),
-        ],
-        env=base_env,
+def run_api_eval(api: str, env: dict, out, *args: str) -> subprocess.CompletedProcess:
+    """`tutor eval` against the running API, with the fast lexical judge."""
+    return subprocess.run(
+        [sys.executable, "-m", "tutor.cli", "eval", "--target", api, "--judge", "lexical"]
+        + ["--out", str(out), *args],
+        env=env,
         capture_output=True,
         text=True,
         timeout=900,
+    )
+
+
+def test_the_eval_suite_runs_against_the_api(api, base_env, tmp_path):
+    out = tmp_path / "run"
+    result = run_api_eval(
+        api, base_env, out, "--limit", "1", "--suite", "answerable", "--suite", "adversarial"
     )
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads((out / "report.json").read_text())
@@ -374,14 +365,7 @@ def test_an_api_eval_without_the_servers_canary_refuses_extraction_cases(api, ba
     """Without the canary the server runs with, a prompt extraction cannot be detected, so
     those cases are not run (and --check fails), instead of passing silently."""
     out = tmp_path / "run"
-    result = subprocess.run(
-        [sys.executable, "-m", "tutor.cli", "eval", "--target", api, "--suite", "adversarial"]
-        + ["--limit", "2", "--judge", "lexical", "--check", "--out", str(out)],
-        env=base_env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
+    result = run_api_eval(api, base_env, out, "--suite", "adversarial", "--limit", "2", "--check")
     assert result.returncode == 1, result.stderr[-3000:]
     report = json.loads((out / "report.json").read_text())
     families = {r["record"]["family"] for r in report["cases"]}

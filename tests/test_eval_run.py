@@ -68,7 +68,9 @@ def test_a_smoke_run_writes_all_three_reports(smoke_run):
     md = (out / "report.md").read_text()
     assert "| Metric | ours | baseline |" in md and "Wilson 95% interval" in md
     assert "not results" in md and "Where the time goes" in md
-    assert report["timing"]["wall_s"] > 0 and report["timing"]["cases_run"] >= 2 * len(SUITES)
+    # Recorded, not how fast: speed belongs in benchmarks/.
+    assert isinstance(report["timing"]["wall_s"], float)
+    assert report["timing"]["cases_run"] >= 2 * len(SUITES)
     html = (out / "report.html").read_text()
     assert 'class="weak"' in html  # judged metrics greyed
     assert html.count("data:image/png;base64,") >= 2
