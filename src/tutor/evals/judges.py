@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -340,14 +339,3 @@ def calibrate(judge: Judge, pairs: list[dict], progress=None) -> dict:
         "low_confidence": test_ba is None or test_ba < JUDGE_FLOOR,
         "wrong": wrong,
     }
-
-
-def split_for(pair_id: str, salt: str = "calibration-split-v1") -> str:
-    """The once-and-for-all half a pair belongs to, from a hash of its id."""
-    digest = hashlib.sha256(f"{salt}/{pair_id}".encode()).digest()
-    return "tune" if digest[0] % 2 == 0 else "test"
-
-
-def logit(p: float) -> float:
-    p = min(max(p, 1e-6), 1 - 1e-6)
-    return math.log(p / (1 - p))
