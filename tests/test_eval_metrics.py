@@ -343,16 +343,10 @@ def test_the_llm_judge_reads_yes_probabilities_from_the_model(small_llm, embedde
     assert judge.support(premise, "The warm-up lasts 8000 steps.") <= 0.1
     # A decisive probability agrees with what the model says when it simply answers (near
     # 0.5 the greedy token can be "No" while "Yes" and "yes" together outweigh it).
-    from tutor.evals.judges import JUDGE_SYSTEM, JUDGE_USER
+    from tutor.evals.judges import RUBRIC
 
-    messages = [
-        {"role": "system", "content": JUDGE_SYSTEM},
-        {"role": "user", "content": JUDGE_USER.format(evidence=evidence, claim=claim)},
-    ]
     clear = judge.yes_probability("GANs have a generator.", "GANs have a generator.")
-    messages[1]["content"] = JUDGE_USER.format(
-        evidence="GANs have a generator.", claim="GANs have a generator."
-    )
+    messages = RUBRIC.messages("GANs have a generator.", "GANs have a generator.")
     reply = small_llm.chat(messages, max_tokens=2, temperature=0.0).strip().lower()
     assert clear > 0.5 and reply.startswith("yes")
 
@@ -457,3 +451,15 @@ def test_the_recorded_summary_keeps_the_numbers_and_drops_the_cases(tmp_path):
     assert saved["judge"] == {"judge": "llm:m", "balanced_accuracy": 0.8}
     assert saved["timing"]["wall_s"] == 10.0 and saved["summary"]["ours"] == {"cases": 1}
     assert "cases" not in saved and "canary" not in saved["run"]
+
+
+def test_the_judges_accuracy_comes_with_a_bootstrap_interval():
+    from tutor.evals.judges import bootstrap_interval
+
+    # 40 pairs, 36 judged right: the interval holds the point estimate, and is wide enough
+    # to say that a few pairs either way would move it.
+    rows = [(0.9, True)] * 18 + [(0.1, True)] * 2 + [(0.1, False)] * 18 + [(0.9, False)] * 2
+    low, high = bootstrap_interval(rows, 0.5)
+    assert low < 0.9 < high and high - low > 0.1
+    assert bootstrap_interval(rows, 0.5) == [low, high]  # fixed seed: reproducible
+    assert bootstrap_interval([], 0.5) is None

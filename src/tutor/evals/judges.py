@@ -2,7 +2,8 @@
 
 - LLMJudge (the default, `--judge local` or `--judge URL`): a chat model reads the one to
   three passage sentences that best match the claim (chosen by embedding similarity, so a
-  small model is not distracted by the rest of the passage) and answers yes or no; we read
+  small model is not distracted by the rest of the passage) under a short rubric with worked
+  examples, and answers yes or no; we read
   the probability of "yes" from its token log-probabilities, veto claims whose numbers the
   evidence does not contain, and pick the decision threshold on the tuning half of the
   labelled pairs. Verdicts are cached on disk across runs.
@@ -24,6 +25,7 @@ import hashlib
 import json
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -35,7 +37,7 @@ DEFAULT_JUDGE_MODEL = "qwen2.5-coder-1.5b"
 JUDGE_FLOOR = 0.75  # below this, claim metrics are not results
 JUDGE_GOAL = 0.85
 # Bump when the judge prompt or evidence selection changes: cached verdicts are keyed by it.
-JUDGE_VERSION = "support-v2"
+JUDGE_VERSION = "support-v3"
 
 
 class Judge(Protocol):
@@ -183,14 +185,66 @@ class LexicalJudge:
 
 # --- the LLM judge ---------------------------------------------------------------------
 
-JUDGE_SYSTEM = (
-    "You are a strict fact checker. You get evidence and a claim. Answer yes only if the "
-    "evidence states or directly implies everything in the claim: the same numbers, names, "
-    "and direction (not, only, always, more, less). Answer no if any part of the claim is "
-    "missing from the evidence, contradicts it, or adds detail it does not give. Reply with "
-    "one word: yes or no."
+
+@dataclass(frozen=True)
+class JudgePrompt:
+    """One way of asking the judge model; P(yes) is the claim's support."""
+
+    name: str
+    system: str
+    user: str
+
+    def messages(self, evidence: str, claim: str) -> list[dict]:
+        return [
+            {"role": "system", "content": self.system},
+            {"role": "user", "content": self.user.format(evidence=evidence, claim=claim)},
+        ]
+
+
+# The first judge prompt (support-v2): a bare instruction.
+PLAIN = JudgePrompt(
+    "plain",
+    system=(
+        "You are a strict fact checker. You get evidence and a claim. Answer yes only if the "
+        "evidence states or directly implies everything in the claim: the same numbers, names, "
+        "and direction (not, only, always, more, less). Answer no if any part of the claim is "
+        "missing from the evidence, contradicts it, or adds detail it does not give. Reply with "
+        "one word: yes or no."
+    ),
+    user="Evidence:\n{evidence}\n\nClaim: {claim}\n\nDoes the evidence support the claim?",
 )
-JUDGE_USER = "Evidence:\n{evidence}\n\nClaim: {claim}\n\nDoes the evidence support the claim?"
+
+# A rubric of the errors we see (changed figures, a property moved to a neighbouring thing,
+# flipped negations, added facts) and five worked examples of our own. It sits in the system
+# prompt, so llama.cpp keeps it in the KV cache and it costs nothing per claim.
+RUBRIC = JudgePrompt(
+    "rubric",
+    system=(
+        "You check whether a claim is backed by evidence. Compare them piece by piece:\n"
+        "- Numbers, names, model or method names must match the evidence exactly.\n"
+        "- Each property the claim gives must be stated for the same thing in the evidence, "
+        "not for something else mentioned nearby.\n"
+        "- Negations and words like only, always, never, more, less must agree.\n"
+        "- Saying the same thing in other words is fine; adding facts the evidence lacks is "
+        "not.\n"
+        "Reply with one word: yes if the evidence backs every part of the claim, otherwise no."
+        "\n\nExamples:\n"
+        "Evidence: Dropout randomly zeroes activations during training and is turned off at "
+        "test time.\nClaim: At inference time dropout is disabled.\nAnswer: yes\n\n"
+        "Evidence: The base model was trained for 100,000 steps on 8 GPUs.\n"
+        "Claim: The base model was trained for 300,000 steps.\nAnswer: no\n\n"
+        "Evidence: Layer normalization normalizes over the features of each example; batch "
+        "normalization normalizes each feature over the batch.\n"
+        "Claim: Layer normalization computes its statistics across the batch.\nAnswer: no\n\n"
+        "Evidence: LoRA freezes the pretrained weights and trains two small low-rank "
+        "matrices.\nClaim: LoRA trains low-rank matrices and also cuts inference latency by "
+        "half.\nAnswer: no\n\n"
+        "Evidence: A VAE's encoder outputs a mean and a variance for each latent dimension.\n"
+        "Claim: For every latent dimension, the encoder of a variational autoencoder predicts "
+        "a mean and a variance.\nAnswer: yes"
+    ),
+    user="Evidence: {evidence}\nClaim: {claim}\nAnswer:",
+)
 
 
 class VerdictCache:
@@ -224,7 +278,7 @@ class VerdictCache:
 
 
 class LLMJudge:
-    """A chat model's probability of "yes" on the claim and its best-matching evidence."""
+    """A chat model's probability that the claim is backed by its best-matching evidence."""
 
     def __init__(
         self,
@@ -233,13 +287,15 @@ class LLMJudge:
         cache: VerdictCache | None = None,
         evidence_sentences: int = 3,
         number_veto: bool = True,
+        prompt: JudgePrompt = RUBRIC,
     ):
         self.llm = llm
         self.embed = embed  # texts -> normalised embeddings (rows); None = whole premise
         self.cache = cache or VerdictCache(None)
         self.evidence_sentences = evidence_sentences
         self.number_veto = number_veto
-        self.name = f"llm:{llm.model_id}"
+        self.prompt = prompt
+        self.name = f"llm:{llm.model_id}:{prompt.name}"
         self.threshold = 0.5
 
     def evidence(self, premise: str, claim: str) -> str:
@@ -259,11 +315,7 @@ class LLMJudge:
         cached = self.cache.get(key)
         if cached is not None:
             return cached
-        messages = [
-            {"role": "system", "content": JUDGE_SYSTEM},
-            {"role": "user", "content": JUDGE_USER.format(evidence=evidence, claim=claim)},
-        ]
-        p = self.llm.yes_probability(messages)
+        p = self.llm.yes_probability(self.prompt.messages(evidence, claim))
         self.cache.put(key, p)
         return p
 
@@ -304,6 +356,29 @@ def _ba(rows: list[tuple[float, bool]], threshold: float) -> float | None:
     return balanced_accuracy([lab for _, lab in rows], [s >= threshold for s, _ in rows])
 
 
+def bootstrap_interval(
+    rows: list[tuple[float, bool]], threshold: float, resamples: int = 2000, seed: int = 0
+) -> list[float] | None:
+    """A 95% percentile-bootstrap interval for balanced accuracy on (score, label) rows
+    (fixed seed, so a report is reproducible): 159 pairs pin it down to about +-0.07."""
+    import random
+
+    if not rows:
+        return None
+    rng = random.Random(seed)
+    values = []
+    for _ in range(resamples):
+        sample = rng.choices(rows, k=len(rows))
+        ba = _ba(sample, threshold)
+        if ba is not None:
+            values.append(ba)
+    values.sort()
+    return [
+        round(values[int(0.025 * len(values))], 4),
+        round(values[int(0.975 * len(values)) - 1], 4),
+    ]
+
+
 def calibrate(judge: Judge, pairs: list[dict], progress=None) -> dict:
     """Score every labelled pair, fit the judge's threshold on the tune half, and report its
     balanced accuracy on the test half (the figure that decides whether it may be used)."""
@@ -333,6 +408,7 @@ def calibrate(judge: Judge, pairs: list[dict], progress=None) -> dict:
         "test_pairs": len(test),
         "threshold": round(judge.threshold, 4),
         "balanced_accuracy": test_ba,  # on the test half
+        "ci95": bootstrap_interval(test, judge.threshold),
         "tune_balanced_accuracy": _ba(tune, judge.threshold),
         "test_by_origin": by_origin,
         "floor": JUDGE_FLOOR,

@@ -73,6 +73,8 @@ def markdown(report: dict) -> str:
     weak = judge["low_confidence"]
     accuracy = judge.get("balanced_accuracy")
     shown = "unmeasured" if accuracy is None else f"{accuracy:.3f}"
+    if accuracy is not None and judge.get("ci95"):
+        shown += f" (95% CI {judge['ci95'][0]:.2f}-{judge['ci95'][1]:.2f})"
     timing = report.get("timing", {})
     lines = [
         f"# Eval run {report['run']['started_at']}",
