@@ -343,10 +343,8 @@ def test_the_llm_judge_reads_yes_probabilities_from_the_model(small_llm, embedde
     assert judge.support(premise, "The warm-up lasts 8000 steps.") <= 0.1
     # A decisive probability agrees with what the model says when it simply answers (near
     # 0.5 the greedy token can be "No" while "Yes" and "yes" together outweigh it).
-    from tutor.evals.judges import RUBRIC
-
     clear = judge.yes_probability("GANs have a generator.", "GANs have a generator.")
-    messages = RUBRIC.messages("GANs have a generator.", "GANs have a generator.")
+    messages = judge.prompt.messages("GANs have a generator.", "GANs have a generator.")
     reply = small_llm.chat(messages, max_tokens=2, temperature=0.0).strip().lower()
     assert clear > 0.5 and reply.startswith("yes")
 
