@@ -532,7 +532,7 @@ def eval_command(
 
 def _calibrate(settings: Settings, judge_factory) -> None:
     from tutor.evals.datasets import load_calibration
-    from tutor.evals.judges import calibrate
+    from tutor.evals.judges import calibrate, describe_accuracy
 
     try:
         judge = judge_factory(settings)
@@ -544,10 +544,9 @@ def _calibrate(settings: Settings, judge_factory) -> None:
     except TutorError as exc:
         raise _fail(exc) from exc
     flag = f" (low confidence: below {result['floor']})" if result["low_confidence"] else ""
-    test, tune = result["balanced_accuracy"], result["tune_balanced_accuracy"]
+    tune = result["tune_balanced_accuracy"]
     out.print(
-        f"Judge {result['judge']}: balanced accuracy {test:.3f} "
-        f"(95% CI {result['ci95'][0]:.2f}-{result['ci95'][1]:.2f}) on the test half "
+        f"Judge {result['judge']}: balanced accuracy {describe_accuracy(result)} on the test half "
         f"({result['test_pairs']} pairs; {tune:.3f} on the {result['tune_pairs']} tuning pairs, "
         f"threshold {result['threshold']}) of {result['pairs']} labelled pairs{flag}."
     )

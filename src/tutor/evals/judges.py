@@ -2,9 +2,9 @@
 
 - LLMJudge (the default, `--judge local` or `--judge URL`): a chat model reads the one to
   three passage sentences that best match the claim (chosen by embedding similarity, so a
-  small model is not distracted by the rest of the passage) under a short rubric with worked
-  examples, and answers yes or no; we read
-  the probability of "yes" from its token log-probabilities, veto claims whose numbers the
+  small model is not distracted by the rest of the passage) and answers yes or no under one
+  of the measured prompts (`DEFAULT_PROMPT`, chosen on the tuning half); we read the
+  probability of "yes" from its token log-probabilities, veto claims whose numbers the
   evidence does not contain, and pick the decision threshold on the tuning half of the
   labelled pairs. Verdicts are cached on disk across runs.
 - LexicalJudge (`--judge lexical`): content-word coverage. Fast and deterministic, for smoke
@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -366,8 +367,6 @@ def bootstrap_interval(
 ) -> list[float] | None:
     """A 95% percentile-bootstrap interval for balanced accuracy on (score, label) rows
     (fixed seed, so a report is reproducible): 159 pairs pin it down to about +-0.07."""
-    import random
-
     if not rows:
         return None
     rng = random.Random(seed)
@@ -382,6 +381,17 @@ def bootstrap_interval(
         round(values[int(0.025 * len(values))], 4),
         round(values[int(0.975 * len(values)) - 1], 4),
     ]
+
+
+def describe_accuracy(result: dict) -> str:
+    """'0.740 (95% CI 0.67-0.81)', or 'unmeasured': one wording for the CLI and reports."""
+    accuracy = result.get("balanced_accuracy")
+    if accuracy is None:
+        return "unmeasured"
+    interval = result.get("ci95")
+    return f"{accuracy:.3f}" + (
+        f" (95% CI {interval[0]:.2f}-{interval[1]:.2f})" if interval else ""
+    )
 
 
 def calibrate(judge: Judge, pairs: list[dict], progress=None) -> dict:

@@ -9,6 +9,8 @@ import io
 import json
 from pathlib import Path
 
+from tutor.evals.judges import describe_accuracy
+
 # (label, path into a target's summary, higher is better?)
 HEADLINE = [
     ("Hallucination rate (answers)", "overall.hallucination", False),
@@ -71,10 +73,7 @@ def markdown(report: dict) -> str:
     names = list(summary)
     judge = report["judge"]
     weak = judge["low_confidence"]
-    accuracy = judge.get("balanced_accuracy")
-    shown = "unmeasured" if accuracy is None else f"{accuracy:.3f}"
-    if accuracy is not None and judge.get("ci95"):
-        shown += f" (95% CI {judge['ci95'][0]:.2f}-{judge['ci95'][1]:.2f})"
+    shown = describe_accuracy(judge)
     timing = report.get("timing", {})
     lines = [
         f"# Eval run {report['run']['started_at']}",
