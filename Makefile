@@ -13,7 +13,7 @@ ifeq ($(ARCH),x86_64)
 LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
 endif
 
-.PHONY: setup install models index resources run serve chromium test eval eval-full eval-quick lint bench bench-api clean-venv
+.PHONY: setup install models index resources run serve chromium test eval eval-full eval-quick lint bench bench-api bench-evidence clean-venv
 
 setup: install models
 
@@ -84,6 +84,10 @@ bench: index
 
 bench-api: index
 	$(BIN)/python benchmarks/bench_api.py
+
+# Whole passages vs selected evidence on 30 eval questions, judged (about 45 minutes).
+bench-evidence: resources
+	$(BIN)/python benchmarks/bench_evidence.py
 
 clean-venv:
 	rm -rf $(VENV)

@@ -22,6 +22,7 @@ from tutor.cite import (
 )
 from tutor.config import MAX_QUESTION_CHARS, Settings
 from tutor.errors import BadInputError
+from tutor.evidence import Excerpt, select_evidence
 from tutor.llm.base import LLMBackend, Message
 from tutor.retrieve import Hit, Retriever
 
@@ -40,8 +41,9 @@ class Citation:
     title: str
     heading_path: list[str]
     url: str | None
-    passage: str
+    passage: str  # the text the model read: the chosen sentences of the chunk
     inferred: bool  # added by attribution because the model gave no marker
+    spans: list[tuple[int, int]] = field(default_factory=list)  # offsets in the chunk's text
 
 
 @dataclass
@@ -55,6 +57,9 @@ class Answer:
     suggestions: list[str] = field(default_factory=list)
     retrieval: list[dict] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    # Prompt tokens by part (system rules, evidence, question), counted with the model's
+    # tokenizer where the backend has it: where an answer's time goes on a CPU.
+    prompt_tokens: dict[str, int] = field(default_factory=dict)
     model_id: str | None = None
     mode: str = "explain"
     level: str = "intermediate"
@@ -66,7 +71,7 @@ class Answer:
 @dataclass
 class Retrieved:
     query: str
-    hits: list[Hit]
+    passages: list[Excerpt]  # what the model will read, in prompt order
 
 
 @dataclass
@@ -124,13 +129,17 @@ def topic_label(hit: Hit) -> str:
     return " > ".join(dict.fromkeys(parts)) + f" ({chunk.source_id})"
 
 
-def format_passages(hits: Sequence[Hit]) -> str:
+def format_passages(excerpts: Sequence[Excerpt]) -> str:
     return "\n\n".join(
         prompts.PASSAGE.format(
-            number=i, source=h.chunk.source_id, section=h.chunk.location, text=h.chunk.text.strip()
+            number=i, source=x.hit.chunk.source_id, section=x.hit.chunk.location, text=x.text
         )
-        for i, h in enumerate(hits, 1)
+        for i, x in enumerate(excerpts, 1)
     )
+
+
+def whole_passages(hits: Sequence[Hit]) -> list[Excerpt]:
+    return [Excerpt(h, [(0, len(h.chunk.text))], h.score) for h in hits]
 
 
 def format_history(history: Sequence[Turn], max_chars_per_turn: int = 400) -> str:
@@ -208,15 +217,18 @@ class Tutor:
             timings["rewrite_s"] = time.perf_counter() - started
         t0 = time.perf_counter()
         candidates = self.retriever.search(
-            query, top_k=max(top_k or self.settings.top_k, 8), phase=phase
+            query,
+            top_k=max(top_k or self.settings.top_k, self.settings.evidence_candidates),
+            phase=phase,
         )
         timings["retrieve_s"] = time.perf_counter() - t0
-        hits = [
-            h
-            for h in candidates[: top_k or self.settings.top_k]
-            if h.dense_score >= self.settings.min_dense_score
-        ]
-        yield Retrieved(query, hits)
+        top_k = top_k or self.settings.top_k
+        passages: list[Excerpt] = []
+        if any(h.dense_score >= self.settings.min_dense_score for h in candidates[:top_k]):
+            passages = self._evidence(query, candidates, top_k, timings)
+        yield Retrieved(query, passages)
+
+        prompt_tokens: dict[str, int] = {}
 
         def done(
             text: str,
@@ -235,15 +247,16 @@ class Tutor:
                     abstained=abstained,
                     abstain_reason=reason,
                     suggestions=self._suggestions(candidates) if abstained else [],
-                    retrieval=[h.to_dict() for h in hits],
+                    retrieval=[x.to_dict() for x in passages],
                     timings=timings,
+                    prompt_tokens=prompt_tokens,
                     model_id=model_id,
                     mode=mode,
                     level=level,
                 )
             )
 
-        if not hits:
+        if not passages:
             text = self._abstain_text(candidates)
             timings["first_token_s"] = time.perf_counter() - started
             yield Token(text)
@@ -255,16 +268,22 @@ class Tutor:
         )
         if grading:
             user = prompts.QUIZ_GRADE_USER.format(
-                passages=format_passages(hits), quiz_question=grading, question=question
+                passages=format_passages(passages), quiz_question=grading, question=question
             )
         else:
-            user = prompts.ANSWER_USER.format(passages=format_passages(hits), question=question)
+            user = prompts.ANSWER_USER.format(passages=format_passages(passages), question=question)
         messages: list[Message] = [
             {"role": "system", "content": system},
             {"role": "user", "content": user},
         ]
+        count = self.llm.count_tokens
+        prompt_tokens |= {
+            "system": count(system),
+            "evidence": count(format_passages(passages)),
+            "question": count(question) + (count(grading) if grading else 0),
+        }
         pieces: list[str] = []
-        cleaner = StreamingCitationFilter(len(hits))
+        cleaner = StreamingCitationFilter(len(passages))
         for piece in self.llm.stream_chat(
             messages, self.settings.max_answer_tokens, self.settings.temperature
         ):
@@ -282,24 +301,25 @@ class Tutor:
                 text, [], True, "the model found no answer in the passages", self.llm.model_id
             )
             return
-        passages = [h.chunk.text for h in hits]
-        parsed = parse_citations(raw, len(hits))
+        texts = [x.text for x in passages]
+        parsed = parse_citations(raw, len(passages))
         if parsed.numbers:
-            parsed = parse_citations(repair_citations(parsed.text, passages), len(hits))
+            parsed = parse_citations(repair_citations(parsed.text, texts), len(passages))
         inferred = False
         if not parsed.numbers:
-            parsed = parse_citations(attribute_sentences(parsed.text, passages), len(hits))
+            parsed = parse_citations(attribute_sentences(parsed.text, texts), len(passages))
             inferred = True
         citations = [
             Citation(
                 number=n,
-                chunk_id=hits[n - 1].chunk.id,
-                source_id=hits[n - 1].chunk.source_id,
-                title=hits[n - 1].chunk.title,
-                heading_path=hits[n - 1].chunk.heading_path,
-                url=hits[n - 1].chunk.url,
-                passage=hits[n - 1].chunk.text,
+                chunk_id=passages[n - 1].hit.chunk.id,
+                source_id=passages[n - 1].hit.chunk.source_id,
+                title=passages[n - 1].hit.chunk.title,
+                heading_path=passages[n - 1].hit.chunk.heading_path,
+                url=passages[n - 1].hit.chunk.url,
+                passage=passages[n - 1].text,
                 inferred=inferred,
+                spans=list(passages[n - 1].spans),
             )
             for n in parsed.numbers
         ]
@@ -318,6 +338,29 @@ class Tutor:
             if isinstance(event, Done):
                 return event.answer
         raise AssertionError("stream ended without an answer")  # pragma: no cover
+
+    def _evidence(
+        self, query: str, candidates: list[Hit], top_k: int, timings: dict[str, float]
+    ) -> list[Excerpt]:
+        """What the model reads: the top passages whole (evidence_tokens=0), or the best
+        sentences of the relevant candidates within the evidence budget."""
+        gate = self.settings.min_dense_score
+        if not self.settings.evidence_tokens:
+            return whole_passages([h for h in candidates[:top_k] if h.dense_score >= gate])
+        gated = [h for h in candidates if h.dense_score >= gate]
+        t0 = time.perf_counter()
+        embedder = self.retriever.embedder
+        excerpts = select_evidence(
+            query,
+            gated[: self.settings.evidence_candidates],
+            embedder.embed,
+            embedder.embed_query(query),
+            self.settings.evidence_tokens,
+            self.llm.count_tokens,
+            max_excerpts=top_k,
+        )
+        timings["evidence_s"] = time.perf_counter() - t0
+        return excerpts
 
     def _suggestions(self, candidates: list[Hit]) -> list[str]:
         near = [h for h in candidates if h.dense_score >= self.settings.near_topic_score]

@@ -81,6 +81,16 @@ class Settings(BaseSettings):
     temperature: float = Field(0.1, ge=0.0, le=2.0)
 
     top_k: int = Field(4, ge=1, le=20, description="Passages given to the model.")
+    evidence_tokens: int = Field(
+        0,
+        ge=0,
+        le=8192,
+        description="Prompt tokens of evidence: the sentences of the retrieved passages that "
+        "best match the question, up to this budget. 0 gives the model whole passages.",
+    )
+    evidence_candidates: int = Field(
+        8, ge=1, le=50, description="Retrieved passages whose sentences compete as evidence."
+    )
     candidates_per_retriever: int = Field(
         30, ge=1, le=500, description="Hits taken from each of dense and BM25 before fusion."
     )

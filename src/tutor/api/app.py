@@ -483,7 +483,7 @@ async def _sse(service: Service, registry, make_events) -> AsyncIterator[str]:
             if isinstance(event, Retrieved):
                 yield format_event(
                     "retrieved",
-                    {"query": event.query, "passages": [h.to_dict() for h in event.hits]},
+                    {"query": event.query, "passages": [x.to_dict() for x in event.passages]},
                 )
             elif isinstance(event, Token):
                 yield format_event("token", {"text": event.text})

@@ -32,6 +32,11 @@ class LLMBackend(ABC):
     def chat(self, messages: list[Message], max_tokens: int, temperature: float) -> str:
         return "".join(self.stream_chat(messages, max_tokens, temperature))
 
+    def count_tokens(self, text: str) -> int:
+        """Tokens of `text` for the model. Backends with the tokenizer at hand override this;
+        the fallback is the usual four characters a token of English."""
+        return max(1, len(text) // 4)
+
     def yes_probability(self, messages: list[Message]) -> float:
         """P(the reply starts with "yes") relative to "no", for judges. Backends that can read
         token probabilities override this; the fallback reads the greedy reply."""
