@@ -7,9 +7,10 @@ candidates' sentences are scored against the question (embedding similarity fuse
 keyword score, plus the passage's own retrieval rank), low-value text (exercises, reference
 lists, link lists, code) is pushed down, and the best sentences are kept until the budget is
 spent. Each kept sentence pulls in the one before it when it opens with a reference word
-("This", "It", ...), so an excerpt still makes sense on its own. Adjacent kept sentences of
-one passage are merged into one excerpt, and every excerpt keeps its character span in the
-passage, so a citation points at the exact text the model read.
+("This", "It", ...), so an excerpt still makes sense on its own. The kept sentences of one
+passage form one excerpt (adjacent ones merged into one span, gaps shown as [...]), and the
+excerpt keeps its character spans in the passage, so a citation points at the exact text
+the model read.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import numpy as np
 
 from tutor.retrieve import Hit
 
-# Sentence ends: after . ! ? followed by space and a capital/digit/quote/bracket, at blank
+# Sentence ends: after . ! ? : followed by space and a capital/digit/quote/bracket, at blank
 # lines, and before list items, so bullet lists split into their items.
 _SENTENCE_END = re.compile(
     r"(?<=[.!?:])\s+(?=[A-Z0-9\"'(\[`*])|\n\s*\n|\n(?=\s*(?:[-*+]|\d+[.)])\s)"
