@@ -96,22 +96,11 @@ def main() -> None:
             rows[name].append(row)
         print(f"  {i}/{len(cases)} answered", flush=True)
 
-    from tutor.embed import Embedder
     from tutor.evals.datasets import load_calibration
-    from tutor.evals.judges import DEFAULT_JUDGE_MODEL, LLMJudge, VerdictCache, calibrate
+    from tutor.evals.judges import calibrate, make_judge
     from tutor.evals.metrics import key_fact_recall
-    from tutor.llm import make_backend
 
-    judge_settings = settings.model_copy(
-        update={"llm_model": DEFAULT_JUDGE_MODEL, "llm_context_tokens": 2048}
-    )
-    llm = make_backend(judge_settings)
-    cache_name = "".join(c if c.isalnum() else "-" for c in llm.model_id)[:80]
-    judge = LLMJudge(
-        llm,
-        Embedder(settings.embed_model).embed,
-        VerdictCache(settings.data_dir / "eval-cache" / f"judge-{cache_name}.jsonl"),
-    )
+    judge = make_judge(settings)
     calibration = calibrate(judge, load_calibration(settings.evals_dir / "datasets"))
     facts = {c["id"]: c["key_facts"] for c in cases}
 

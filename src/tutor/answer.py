@@ -263,15 +263,16 @@ class Tutor:
             yield done(text, [], True, "no passage is relevant enough", None)
             return
 
+        evidence = format_passages(passages)
         system = prompts.system_prompt(
             mode, level, self.settings.prompt_canary, grading=grading is not None
         )
         if grading:
             user = prompts.QUIZ_GRADE_USER.format(
-                passages=format_passages(passages), quiz_question=grading, question=question
+                passages=evidence, quiz_question=grading, question=question
             )
         else:
-            user = prompts.ANSWER_USER.format(passages=format_passages(passages), question=question)
+            user = prompts.ANSWER_USER.format(passages=evidence, question=question)
         messages: list[Message] = [
             {"role": "system", "content": system},
             {"role": "user", "content": user},
@@ -279,7 +280,7 @@ class Tutor:
         count = self.llm.count_tokens
         prompt_tokens |= {
             "system": count(system),
-            "evidence": count(format_passages(passages)),
+            "evidence": count(evidence),
             "question": count(question) + (count(grading) if grading else 0),
         }
         pieces: list[str] = []

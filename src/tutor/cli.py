@@ -557,34 +557,9 @@ def _calibrate(settings: Settings, judge_factory) -> None:
 
 def _judge_factory(judge: str, judge_model: str | None):
     def make(settings: Settings):
-        from tutor.embed import Embedder
-        from tutor.evals.judges import DEFAULT_JUDGE_MODEL, LexicalJudge, LLMJudge, VerdictCache
-        from tutor.llm import make_backend
+        from tutor.evals.judges import make_judge
 
-        if judge == "lexical":
-            return LexicalJudge()
-        if judge == "local":
-            chosen = settings.model_copy(
-                update={
-                    "llm_backend": "llamacpp",
-                    "llm_model": judge_model or DEFAULT_JUDGE_MODEL,
-                    # The judge reads short prompts; a small context saves memory.
-                    "llm_context_tokens": 2048,
-                }
-            )
-        elif judge.startswith(("http://", "https://")):
-            if not judge_model:
-                raise BadInputError("--judge URL needs --judge-model NAME.")
-            chosen = settings.model_copy(
-                update={"llm_backend": "openai", "llm_base_url": judge, "llm_model": judge_model}
-            )
-        else:
-            raise BadInputError(f"Unknown judge '{judge}'. Use local, a server URL or lexical.")
-        llm = make_backend(chosen)
-        embedder = Embedder(settings.embed_model)
-        cache_name = "".join(c if c.isalnum() else "-" for c in llm.model_id)[:80]
-        cache = VerdictCache(settings.data_dir / "eval-cache" / f"judge-{cache_name}.jsonl")
-        return LLMJudge(llm, embedder.embed, cache)
+        return make_judge(settings, judge, judge_model)
 
     return make
 

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from tutor.errors import BadInputError
 from tutor.evals.metrics import balanced_accuracy
 from tutor.llm.base import LLMBackend
 
@@ -336,6 +337,38 @@ class LLMJudge:
 
     def entails(self, premise: str, claim: str) -> bool:
         return self.support(premise, claim) >= self.threshold
+
+
+def make_judge(settings, judge: str = "local", judge_model: str | None = None) -> Judge:
+    """The judge named on the command line: 'local' (the calibrated llama.cpp judge), an
+    OpenAI-compatible server's URL (with `judge_model`), or 'lexical'. LLM verdicts are cached
+    in the data directory, one file per judge model."""
+    from tutor.embed import Embedder
+    from tutor.llm import make_backend
+
+    if judge == "lexical":
+        return LexicalJudge()
+    if judge == "local":
+        chosen = settings.model_copy(
+            update={
+                "llm_backend": "llamacpp",
+                "llm_model": judge_model or DEFAULT_JUDGE_MODEL,
+                # The judge reads short prompts; a small context saves memory.
+                "llm_context_tokens": 2048,
+            }
+        )
+    elif judge.startswith(("http://", "https://")):
+        if not judge_model:
+            raise BadInputError("--judge URL needs --judge-model NAME.")
+        chosen = settings.model_copy(
+            update={"llm_backend": "openai", "llm_base_url": judge, "llm_model": judge_model}
+        )
+    else:
+        raise BadInputError(f"Unknown judge '{judge}'. Use local, a server URL or lexical.")
+    llm = make_backend(chosen)
+    cache_name = "".join(c if c.isalnum() else "-" for c in llm.model_id)[:80]
+    cache = VerdictCache(settings.data_dir / "eval-cache" / f"judge-{cache_name}.jsonl")
+    return LLMJudge(llm, Embedder(settings.embed_model).embed, cache)
 
 
 # --- calibration -----------------------------------------------------------------------
