@@ -13,7 +13,7 @@ ifeq ($(ARCH),x86_64)
 LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
 endif
 
-.PHONY: setup install models index resources run serve chromium test eval eval-full eval-quick lint bench bench-api bench-evidence clean-venv
+.PHONY: setup install models index resources run serve chromium test eval eval-full eval-quick lint bench bench-api bench-evidence soak clean-venv
 
 setup: install models
 
@@ -84,6 +84,12 @@ bench: index
 
 bench-api: index
 	$(BIN)/python benchmarks/bench_api.py
+
+# 30 minutes of mixed traffic from 16 clients against a live server on loopback; checks
+# that no request is lost, the model gate ends at zero and memory stays flat.
+SOAK_MINUTES ?= 30
+soak: index
+	$(BIN)/python benchmarks/soak_api.py --minutes $(SOAK_MINUTES)
 
 # Whole passages vs selected evidence on 30 eval questions, judged (about 45 minutes).
 bench-evidence: resources

@@ -5,6 +5,7 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 
@@ -37,7 +38,7 @@ def _process(args: list[str], env: dict, is_up, timeout_s: float = 180):
                     break
             if time.monotonic() > deadline:
                 raise AssertionError(f"`tutor {args[0]}` did not come up in {timeout_s} s")
-            time.sleep(0.5)
+            time.sleep(0.1)
         yield url
     finally:
         process.terminate()
@@ -63,3 +64,38 @@ def running_ui(env: dict):
     return _process(
         ["ui"], env, lambda url: httpx.get(f"{url}/_stcore/health", timeout=2).status_code == 200
     )
+
+
+@contextlib.contextmanager
+def running_llama_server(model_path, log_path, port: int | None = None, timeout_s: float = 120):
+    """llama.cpp's own OpenAI-compatible server (the HTTP API vLLM serves on a GPU) with
+    `model_path` as `tutor-small`; yields its base URL (.../v1) and the process."""
+    port = port or free_port()
+    with open(log_path, "a") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "llama_cpp.server", "--model", str(model_path)]
+            + ["--model_alias", "tutor-small", "--host", "127.0.0.1", "--port", str(port)]
+            + ["--n_ctx", "4096", "--n_threads", "2"],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}/v1"
+    try:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            with contextlib.suppress(httpx.TransportError):
+                if httpx.get(f"{base}/models", timeout=2).status_code == 200:
+                    break
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                log = Path(log_path).read_text()
+                raise AssertionError(f"llama_cpp.server did not start: {log}")
+            time.sleep(0.5)
+        yield base, process
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()

@@ -374,19 +374,34 @@ def test_an_api_eval_without_the_servers_canary_refuses_extraction_cases(api, ba
     assert "--canary" in result.stdout and "could not be run" in result.stderr
 
 
-def test_the_vllm_command_line_carries_our_settings():
+def test_the_vllm_command_line_carries_our_settings_and_its_key_only_in_the_environment(
+    base_env,
+):
     from tutor.config import Settings
-    from tutor.llm.vllm import vllm_command
+    from tutor.llm.vllm import vllm_command, vllm_env
 
     settings = Settings(
         vllm_model="Qwen/Qwen2.5-7B-Instruct",
         vllm_port=9001,
         llm_context_tokens=8192,
-        llm_api_key="secret",
+        llm_api_key="secret-key-789",
     )
     command = vllm_command(settings, host="0.0.0.0")
     assert command[:3] == ["vllm", "serve", "Qwen/Qwen2.5-7B-Instruct"]
     pairs = dict(zip(command[3::2], command[4::2], strict=False))
     assert pairs["--port"] == "9001" and pairs["--host"] == "0.0.0.0"
-    assert pairs["--max-model-len"] == "8192" and pairs["--api-key"] == "secret"
+    assert pairs["--max-model-len"] == "8192"
     assert pairs["--served-model-name"] == "Qwen/Qwen2.5-7B-Instruct"
+    # Not on the command line, where `ps` shows it to every user of the machine.
+    assert "secret-key-789" not in " ".join(command) and "--api-key" not in command
+    assert vllm_env(settings) == {"VLLM_API_KEY": "secret-key-789"}
+    shown = subprocess.run(
+        [sys.executable, "-m", "tutor.cli", "serve-llm", "--dry-run"],
+        env=dict(base_env, TUTOR_LLM_API_KEY="secret-key-789"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert "secret-key-789" not in shown.stdout + shown.stderr
+    assert shown.stdout.startswith("VLLM_API_KEY=*** vllm serve")

@@ -4,6 +4,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -152,3 +153,28 @@ def test_a_build_killed_midway_leaves_the_previous_index_answering(settings, emb
     assert len(list(builds.iterdir())) == 1
     manifest = json.loads((settings.index_dir / "manifest.json").read_text())
     assert manifest["extra_paths"] == []
+
+
+def test_a_full_disk_during_a_build_says_so_and_keeps_the_previous_index(
+    settings, embedder, corpus_copy, monkeypatch
+):
+    """A full disk cannot be made here for real, so the write that fills it is faked."""
+    import errno
+
+    import numpy as np
+
+    build_index(settings, embedder=embedder)
+    before = os.readlink(settings.index_dir)
+    (corpus_copy / "extra.md").write_text("# Extra\n\nA new page that needs a new build.\n")
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(np, "save", full)
+    with pytest.raises(TutorError, match="disk is full.*previous index is untouched"):
+        build_index(settings, embedder=embedder)
+    monkeypatch.undo()
+    assert os.readlink(settings.index_dir) == before
+    assert [p.name for p in (settings.data_dir / "builds").iterdir()] == [Path(before).name]
+    hits = Retriever(load_index(settings), embedder, settings).search("mode collapse in GANs")
+    assert hits[0].chunk.source_id == "gans.md"

@@ -68,6 +68,21 @@ def test_a_corrupt_database_is_reported_and_left_untouched(tmp_path):
     assert path.read_bytes() == before
 
 
+def test_a_locked_database_is_reported_and_keeps_what_was_saved(tmp_path):
+    path = tmp_path / "progress.sqlite"
+    store = ProgressStore(path)
+    store.record_studied("ana", "notes/phase-1/a.md", "A")
+    store.db.execute("PRAGMA busy_timeout = 200")  # the default waits 5 s before giving up
+    locker = sqlite3.connect(path, isolation_level=None)
+    locker.execute("BEGIN EXCLUSIVE")  # another process is writing
+    with pytest.raises(TutorError, match="could not be saved.*kept"):
+        store.record_studied("ana", "notes/phase-1/b.md", "B")
+    locker.execute("ROLLBACK")
+    assert store.studied("ana") == {"notes/phase-1/a.md": "A"}
+    store.record_studied("ana", "notes/phase-1/b.md", "B")  # works again once it is free
+    assert len(store.studied("ana")) == 2
+
+
 @pytest.mark.parametrize(
     ("text", "grade"),
     [

@@ -110,3 +110,18 @@ def test_a_quiz_asks_then_grades_and_records_the_result(ui_env):
     db = sqlite3.connect(settings.data_dir / "progress.sqlite")
     rows = db.execute("SELECT question, answer FROM quiz WHERE learner = ?", (learner,)).fetchall()
     assert rows == [(quiz, "The discriminator tells real samples from generated ones.")]
+
+
+def test_a_locked_progress_database_is_reported_and_the_answer_kept(ui_env):
+    settings, learner = ui_env
+    at = page()
+    at.button[0].click().run()  # a topic to study: the next answer is recorded against it
+    locker = sqlite3.connect(settings.data_dir / "progress.sqlite", isolation_level=None)
+    locker.execute("BEGIN EXCLUSIVE")  # another process holds the database
+    try:
+        at = ask(at, "What is a GAN?")
+    finally:
+        locker.execute("ROLLBACK")
+        locker.close()
+    assert at.session_state["messages"][-1]["answer"]["text"]
+    assert any("could not be saved" in e.value for e in at.error)

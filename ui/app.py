@@ -100,7 +100,10 @@ def _ask(question: str) -> None:
         state.notice = None
         if mode == "quiz":
             state.quiz_question = None if grading or answer["abstained"] else answer["text"]
-        _record_progress(answer, question, history, grading)
+        try:
+            _record_progress(answer, question, history, grading)
+        except TutorError as exc:  # the answer stays on the page; the notice says why
+            state.notice = str(exc)
         st.rerun()  # redraw the history with the answer's citation cards and feedback
 
 

@@ -6,6 +6,7 @@ text, and Done with the structured Answer; `Tutor.ask` just drains it.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
@@ -60,6 +61,9 @@ class Answer:
     # Prompt tokens by part (system rules, evidence, question), counted with the model's
     # tokenizer where the backend has it: where an answer's time goes on a CPU.
     prompt_tokens: dict[str, int] = field(default_factory=dict)
+    # The model's tokens for this answer, the follow-up rewrite included (OpenAI's `usage`).
+    usage: dict[str, int] = field(default_factory=dict)
+    truncated: bool = False  # the answer stopped at its token limit
     model_id: str | None = None
     mode: str = "explain"
     level: str = "intermediate"
@@ -142,6 +146,14 @@ def whole_passages(hits: Sequence[Hit]) -> list[Excerpt]:
     return [Excerpt(h, [(0, len(h.chunk.text))], h.score) for h in hits]
 
 
+def count_usage(llm: LLMBackend, usage: dict[str, int], messages: list[Message], reply: str) -> int:
+    """Add one model call's tokens to `usage`; returns the reply's token count."""
+    completion = llm.count_tokens(reply) if reply else 0
+    usage["prompt_tokens"] += llm.count_prompt_tokens(messages)
+    usage["completion_tokens"] += completion
+    return completion
+
+
 def format_history(history: Sequence[Turn], max_chars_per_turn: int = 400) -> str:
     lines = []
     for turn in history[-6:]:
@@ -160,15 +172,31 @@ class Tutor:
         self.settings = settings
         self.retriever = retriever
         self._llm = llm
+        self._llm_lock = threading.Lock()
+        self.llm_loads = 0  # how many times this tutor loaded its model: once, at most
 
     @property
     def llm(self) -> LLMBackend:
+        # Locked, so callers arriving while the model loads wait for that load instead of
+        # starting a second copy.
         if not isinstance(self._llm, LLMBackend):
-            self._llm = self._llm()
+            with self._llm_lock:
+                if not isinstance(self._llm, LLMBackend):
+                    self._llm = self._llm()
+                    self.llm_loads += 1
         return self._llm
 
-    def rewrite_followup(self, question: str, history: Sequence[Turn]) -> str:
-        """A standalone version of a follow-up question, so retrieval sees its topic."""
+    def warm_up(self) -> None:
+        """Load the model and read the default system prompt once, so the first learner's
+        answer reuses it from llama.cpp's cache instead of waiting for both."""
+        system = prompts.system_prompt("explain", "intermediate", self.settings.prompt_canary)
+        self.llm.chat([{"role": "system", "content": system}], max_tokens=1, temperature=0.0)
+
+    def rewrite_followup(
+        self, question: str, history: Sequence[Turn], usage: dict[str, int] | None = None
+    ) -> str:
+        """A standalone version of a follow-up question, so retrieval sees its topic. The
+        model call's tokens are added to `usage` when given."""
         if not any(t.role == "user" for t in history):
             return question
         messages: list[Message] = [
@@ -181,6 +209,8 @@ class Tutor:
             },
         ]
         rewritten = self.llm.chat(messages, max_tokens=64, temperature=0.0).strip()
+        if usage is not None:
+            count_usage(self.llm, usage, messages, rewritten)
         rewritten = rewritten.splitlines()[0].strip().strip('"') if rewritten else ""
         asked = content_words(question)
         kept = len(asked & content_words(rewritten)) / len(asked) if asked else 1.0
@@ -200,10 +230,16 @@ class Tutor:
         phase: int | str | None = None,
         mode: str = "explain",
         level: str = "intermediate",
+        max_tokens: int | None = None,
+        temperature: float | None = None,
     ) -> Iterator[Event]:
         """Answer `question`. mode: explain (full answer), hint (Socratic nudge) or quiz (ask a
-        question on the topic, or grade the learner's reply to the last quiz question)."""
+        question on the topic, or grade the learner's reply to the last quiz question).
+        `max_tokens` and `temperature` default to the settings'."""
         started = time.perf_counter()
+        max_tokens = max_tokens or self.settings.max_answer_tokens
+        temperature = self.settings.temperature if temperature is None else temperature
+        usage = {"prompt_tokens": 0, "completion_tokens": 0}
         question = validate_question(question)
         validate_mode(mode, level)
         timings: dict[str, float] = {}
@@ -213,7 +249,7 @@ class Tutor:
             # Grade against what the quiz asked, not against the wording of the reply.
             query = grading
         elif history:
-            query = self.rewrite_followup(question, history)
+            query = self.rewrite_followup(question, history, usage)
             timings["rewrite_s"] = time.perf_counter() - started
         t0 = time.perf_counter()
         candidates = self.retriever.search(
@@ -229,6 +265,7 @@ class Tutor:
         yield Retrieved(query, passages)
 
         prompt_tokens: dict[str, int] = {}
+        truncated = False
 
         def done(
             text: str,
@@ -250,6 +287,8 @@ class Tutor:
                     retrieval=[x.to_dict() for x in passages],
                     timings=timings,
                     prompt_tokens=prompt_tokens,
+                    usage=usage,
+                    truncated=truncated,
                     model_id=model_id,
                     mode=mode,
                     level=level,
@@ -285,9 +324,7 @@ class Tutor:
         }
         pieces: list[str] = []
         cleaner = StreamingCitationFilter(len(passages))
-        for piece in self.llm.stream_chat(
-            messages, self.settings.max_answer_tokens, self.settings.temperature
-        ):
+        for piece in self.llm.stream_chat(messages, max_tokens, temperature):
             if not pieces:
                 timings["first_token_s"] = time.perf_counter() - started
             pieces.append(piece)
@@ -296,6 +333,8 @@ class Tutor:
         if rest := cleaner.flush():
             yield Token(rest)
         raw = "".join(pieces).strip()
+        completion = count_usage(self.llm, usage, messages, "".join(pieces))
+        truncated = completion >= max_tokens
         if not raw or is_abstention(raw):
             text = self._abstain_text(candidates)
             yield done(

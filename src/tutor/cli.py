@@ -60,7 +60,10 @@ def _settings() -> Settings:
         return Settings()
     except ValidationError as exc:
         problems = "; ".join(
-            f"TUTOR_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in exc.errors()
+            f"TUTOR_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
+            if e["loc"]
+            else e["msg"].removeprefix("Value error, ")
+            for e in exc.errors()
         )
         raise _fail(BadInputError(f"Invalid setting: {problems}.")) from None
 
@@ -577,19 +580,12 @@ def serve(
     """Start the REST API (OpenAPI docs at /docs). Beyond loopback it needs TUTOR_API_KEYS."""
     import uvicorn
 
-    from tutor.api.security import is_loopback
-
+    # The settings themselves refuse a non-loopback address without keys.
+    if host:
+        os.environ["TUTOR_API_HOST"] = host
     settings = _settings()
-    host = host or settings.api_host
+    host = settings.api_host
     port = port or settings.api_port
-    if not is_loopback(host) and not settings.api_key_list:
-        raise _fail(
-            BadInputError(
-                f"Refusing to listen on {host} without API keys: anyone on the network could "
-                "use the tutor. Set TUTOR_API_KEYS=key1,key2 (long random strings), or listen "
-                "on 127.0.0.1."
-            )
-        )
     os.environ["TUTOR_API_HOST"] = host  # the app factory re-reads settings in each worker
     os.environ["TUTOR_API_PORT"] = str(port)
     err.print(f"Tutor API on http://{host}:{port} (docs: http://{host}:{port}/docs)")
@@ -668,13 +664,14 @@ def serve_llm(
     import shlex
     import shutil
 
-    from tutor.llm.vllm import client_settings_hint, vllm_command
+    from tutor.llm.vllm import client_settings_hint, vllm_command, vllm_env
 
     settings = _settings()
     command = vllm_command(settings, host)
+    env = vllm_env(settings)
     err.print(f"Then start the tutor with: {client_settings_hint(settings)}")
-    if dry_run:
-        print(shlex.join(command))
+    if dry_run:  # the key, if any, shown masked
+        print(" ".join([*(f"{name}=***" for name in env), shlex.join(command)]))
         return
     if shutil.which("vllm") is None:
         raise _fail(
@@ -683,7 +680,7 @@ def serve_llm(
                 "On a CPU the tutor runs the model in-process; no server is needed."
             )
         )
-    os.execvp(command[0], command)
+    os.execvpe(command[0], command, {**os.environ, **env})
 
 
 @app.command()

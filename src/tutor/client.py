@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Protocol
+from urllib.parse import quote
 
 from tutor.config import Settings
 from tutor.errors import LLMUnavailableError, TutorError
@@ -141,7 +142,9 @@ class HttpClient:
         return response.json()
 
     def source(self, item_id: str) -> dict:
-        return self._get(f"/v1/sources/{item_id}")
+        # Every character encoded, "/" too: ids may hold "?", "#" or "..", which would
+        # otherwise end the path or be resolved away before the server sees them.
+        return self._get(f"/v1/sources/{quote(item_id, safe='')}")
 
     def roadmap(self) -> list[dict]:
         return self._get("/v1/roadmap")

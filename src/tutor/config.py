@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MAX_QUESTION_CHARS = 4000
@@ -165,6 +165,19 @@ class Settings(BaseSettings):
         description="Where `tutor fetch` downloads files: {base}/{repo}/{commit}/{path}.",
     )
     fetch_timeout_s: float = Field(30.0, gt=0, le=600)
+
+    @model_validator(mode="after")
+    def _keys_beyond_loopback(self) -> Settings:
+        # Here, not in one entry point: every way of building the app is held to it.
+        from tutor.api.security import is_loopback
+
+        if not is_loopback(self.api_host) and not self.api_key_list:
+            raise ValueError(
+                f"listening on {self.api_host} without API keys would let anyone on the "
+                "network use the tutor. Set TUTOR_API_KEYS=key1,key2 (long random strings), "
+                "or listen on 127.0.0.1"
+            )
+        return self
 
     @property
     def api_key_list(self) -> list[str]:

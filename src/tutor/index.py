@@ -16,6 +16,7 @@ index answering. Knows nothing of questions or LLMs.
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import json
 import os
@@ -170,8 +171,15 @@ def _build(settings, extra_paths, embedder, progress, rebuild) -> BuildReport:
     staging.mkdir(parents=True)
     try:
         report = _fill_build(settings, extra_paths, embedder, progress, rebuild, report, staging)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(staging, ignore_errors=True)
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise TutorError(
+                f"The disk is full: the new index could not be written to {settings.data_dir} "
+                f"({exc.strerror}). The previous index is untouched and still answers. Free "
+                "some space (or set TUTOR_DATA_DIR to a larger disk) and run `tutor index` "
+                "again."
+            ) from exc
         raise
     if not any(staging.iterdir()):  # nothing changed: no new build was written
         staging.rmdir()
@@ -355,10 +363,12 @@ def load_index(settings: Settings) -> LoadedIndex:
     from llama_index.retrievers.bm25 import BM25Retriever
     from llama_index.vector_stores.faiss import FaissVectorStore
 
-    path = settings.index_dir
+    # Resolve the link to the current build once: a rebuild that swaps it meanwhile cannot
+    # mix one build's manifest with another's files.
+    path = settings.index_dir.resolve()
     manifest = read_manifest(path)
     if manifest is None:
-        raise IndexMissingError(f"No index at {path}. Build one: `tutor index`.")
+        raise IndexMissingError(f"No index at {settings.index_dir}. Build one: `tutor index`.")
     if manifest.get("format_version") != FORMAT_VERSION:
         raise IndexMismatchError(
             f"The index at {path} has an older format. Rebuild it: `tutor index --rebuild`."
@@ -369,7 +379,6 @@ def load_index(settings: Settings) -> LoadedIndex:
             f"TUTOR_EMBED_MODEL is '{settings.embed_model}'. Rebuild it: `tutor index` "
             "(or set TUTOR_EMBED_MODEL back)."
         )
-    path = path.resolve()
     try:
         chunks = [
             Chunk.from_dict(json.loads(line))

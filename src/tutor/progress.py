@@ -46,8 +46,17 @@ class ProgressStore:
             ) from exc
 
     def _write(self, sql: str, values: tuple) -> None:
-        with self.db:  # one transaction: a crash never leaves half a record
-            self.db.execute(sql, values)
+        try:
+            with self.db:  # one transaction: a crash never leaves half a record
+                self.db.execute(sql, values)
+        except sqlite3.IntegrityError:
+            raise  # a record the schema refuses is a caller's mistake, not the database's
+        except sqlite3.DatabaseError as exc:  # locked by another writer too long, or damaged
+            raise TutorError(
+                f"Your progress could not be saved ({exc}): the progress database {self.path} "
+                "is busy or damaged. Everything saved before is kept; close other tutor "
+                "windows or processes that use it and try again."
+            ) from exc
 
     def record_studied(self, learner: str, topic_id: str, title: str) -> None:
         self._write(

@@ -4,6 +4,7 @@ dropped, optional phase filter. Returns ranked Hits; no prompting here."""
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -84,6 +85,9 @@ class Retriever:
         self.embedder = embedder
         self.settings = settings
         self._row_of = {c.id: i for i, c in enumerate(index.chunks)}
+        # llama-index's BM25 retriever takes its depth from an attribute, so setting it and
+        # searching is one step: searches in parallel threads must not see each other's.
+        self._bm25_lock = threading.Lock()
 
     def search(
         self,
@@ -110,8 +114,10 @@ class Retriever:
         bm25_ids: list[str] = []
         bm25_scores: dict[str, float] = {}
         if mode in ("hybrid", "bm25"):
-            self.index.bm25.similarity_top_k = depth
-            for node in self.index.bm25.retrieve(query):
+            with self._bm25_lock:
+                self.index.bm25.similarity_top_k = depth
+                nodes = self.index.bm25.retrieve(query)
+            for node in nodes:
                 if node.score and node.score > 0:
                     bm25_ids.append(node.node.node_id)
                     bm25_scores[node.node.node_id] = float(node.score)

@@ -1,11 +1,16 @@
 """One generation at a time (or `llm_concurrency`), a bounded line of waiters, and 429 with
-Retry-After beyond it, so a busy tutor sheds load instead of piling up requests."""
+Retry-After beyond it, so a busy tutor sheds load instead of piling up requests.
+
+`model_events` is the only place a model slot is taken and given back: it is taken when
+the answer's body starts (a response abandoned before that never holds one) and given back
+when the model's worker thread ends (a slow or vanished reader never holds one either)."""
 
 from __future__ import annotations
 
 import asyncio
 import math
 import threading
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 
 
@@ -28,9 +33,14 @@ class LLMGate:
         turns = (self.waiting + self.running) / self.concurrency
         return max(1, math.ceil(turns * self.typical_answer_s))
 
-    async def acquire(self) -> None:
+    def check_room(self) -> None:
+        """QueueFull when the line is full: asked before a response starts, so a request
+        that would only wait in vain gets its 429 as a status, not inside a stream."""
         if self.running >= self.concurrency and self.waiting >= self.queue_size:
             raise QueueFull(self.retry_after())
+
+    async def acquire(self) -> None:
+        self.check_room()
         self.waiting += 1
         try:
             await self._slots.acquire()
@@ -45,17 +55,26 @@ class LLMGate:
             self.typical_answer_s = 0.8 * self.typical_answer_s + 0.2 * answer_s
 
 
-async def iterate_in_thread(
-    make_events: Callable[[], Iterator], on_cancel: Callable[[], None] | None = None
+async def model_events(
+    gate: LLMGate,
+    make_events: Callable[[], Iterator],
+    on_cancel: Callable[[], None] | None = None,
 ) -> AsyncIterator:
-    """Run a blocking generator in a worker thread and yield its items here.
+    """Wait for a model slot, run the blocking generator `make_events()` in a worker thread
+    and yield its items here.
 
-    When the consumer stops early (client gone, task cancelled), the worker stops at the
-    next item and closes the generator, which ends the model's generation."""
+    The slot is held exactly while the worker runs. The worker never waits for the reader
+    (its queue is unbounded), so the slot comes back when the model is done, however slowly
+    the client reads. When the reader stops early (client gone, task cancelled), the worker
+    stops at its next item and closes the generator, which ends the model's generation."""
+    await gate.acquire()
+    # No await between acquiring and handing the release to the worker's future: nothing
+    # can cancel this coroutine in between.
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue = asyncio.Queue()
     stop = threading.Event()
     done = object()
+    started = time.perf_counter()
 
     def work() -> None:
         events = make_events()
@@ -66,7 +85,7 @@ async def iterate_in_thread(
                         on_cancel()
                     break
                 loop.call_soon_threadsafe(queue.put_nowait, item)
-        except BaseException as exc:  # handed to the consumer, which re-raises it
+        except BaseException as exc:  # handed to the reader, which re-raises it
             loop.call_soon_threadsafe(queue.put_nowait, exc)
         finally:
             close = getattr(events, "close", None)
@@ -75,6 +94,8 @@ async def iterate_in_thread(
             loop.call_soon_threadsafe(queue.put_nowait, done)
 
     worker = loop.run_in_executor(None, work)
+    # Future callbacks run on the event loop, where the semaphore lives.
+    worker.add_done_callback(lambda _: gate.release(time.perf_counter() - started))
     try:
         while True:
             item = await queue.get()
@@ -85,4 +106,3 @@ async def iterate_in_thread(
             yield item
     finally:
         stop.set()
-        await asyncio.shield(worker)

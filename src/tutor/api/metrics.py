@@ -49,3 +49,33 @@ class Metrics:
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class RequestMetrics:
+    """ASGI middleware: counts every request by route, method and status, and times it
+    until its response starts. Plain ASGI, so streamed bodies pass through untouched."""
+
+    def __init__(self, app, metrics: Metrics):
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        started = time.perf_counter()
+        status = 500  # what the client gets if the app fails before answering
+
+        async def observed_send(message):
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                route = getattr(scope.get("route"), "path", "unmatched")
+                self.metrics.observe_request(route, scope["method"], status, started)
+            await send(message)
+
+        try:
+            await self.app(scope, receive, observed_send)
+        except Exception:  # answered with a plain 500 by the outermost handler
+            route = getattr(scope.get("route"), "path", "unmatched")
+            self.metrics.observe_request(route, scope["method"], 500, started)
+            raise

@@ -85,6 +85,9 @@ class AnswerOut(BaseModel):
     suggestions: list[str] = []
     retrieval: list[dict] = []
     timings: dict[str, float] = {}
+    prompt_tokens: dict[str, int] = {}
+    usage: dict[str, int] = {}
+    truncated: bool = False
     model_id: str | None = None
     mode: str = "explain"
     level: str = "intermediate"

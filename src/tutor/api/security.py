@@ -5,8 +5,8 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import json
+import math
 import time
-from dataclasses import dataclass, field
 
 LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1"}
 
@@ -30,31 +30,34 @@ def key_matches(presented: str | None, keys: list[str]) -> bool:
     return found
 
 
-def presented_key(headers) -> str | None:
-    auth = headers.get("authorization", "")
-    if auth.lower().startswith("bearer "):
-        return auth[7:].strip()
-    return headers.get("x-api-key")
+# Headers a reverse proxy adds: a request that carries one came from beyond this machine,
+# however local the proxy's own connection is.
+FORWARDING_HEADERS = ("forwarded", "x-forwarded-for", "x-real-ip")
 
 
-@dataclass
+def is_forwarded(headers) -> bool:
+    return any(name in headers for name in FORWARDING_HEADERS)
+
+
 class RateLimiter:
-    """A token bucket per client: `per_minute` requests a minute, bursts up to that many."""
+    """`per_minute` requests in any sliding minute per client (the `limits` library's moving
+    window, in memory: one process, one budget)."""
 
-    per_minute: int
-    buckets: dict[str, tuple[float, float]] = field(default_factory=dict)
+    def __init__(self, per_minute: int):
+        from limits import RateLimitItemPerMinute
+        from limits.storage import MemoryStorage
+        from limits.strategies import MovingWindowRateLimiter
 
-    def check(self, client: str, now: float | None = None) -> int | None:
-        """None if allowed, else the seconds to wait."""
-        now = time.monotonic() if now is None else now
-        rate = self.per_minute / 60.0
-        tokens, last = self.buckets.get(client, (float(self.per_minute), now))
-        tokens = min(float(self.per_minute), tokens + (now - last) * rate)
-        if tokens < 1.0:
-            self.buckets[client] = (tokens, now)
-            return max(1, int((1.0 - tokens) / rate + 0.999))
-        self.buckets[client] = (tokens - 1.0, now)
-        return None
+        self.per_minute = per_minute
+        self._item = RateLimitItemPerMinute(per_minute)
+        self._window = MovingWindowRateLimiter(MemoryStorage())
+
+    def check(self, client: str) -> int | None:
+        """None if allowed (and counted), else the whole seconds to wait."""
+        if self._window.hit(self._item, client):
+            return None
+        reset_at, _ = self._window.get_window_stats(self._item, client)
+        return max(1, math.ceil(reset_at - time.time()))
 
 
 class BodySizeLimit:

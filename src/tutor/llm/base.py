@@ -37,6 +37,11 @@ class LLMBackend(ABC):
         the fallback is the usual four characters a token of English."""
         return max(1, len(text) // 4)
 
+    def count_prompt_tokens(self, messages: list[Message]) -> int:
+        """Tokens the model reads for `messages`. The fallback adds a few for each
+        message's role markup; llama.cpp counts the exact chat prompt."""
+        return sum(self.count_tokens(m["content"]) + 4 for m in messages)
+
     def yes_probability(self, messages: list[Message]) -> float:
         """P(the reply starts with "yes") relative to "no", for judges. Backends that can read
         token probabilities override this; the fallback reads the greedy reply."""

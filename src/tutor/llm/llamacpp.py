@@ -121,6 +121,13 @@ class LlamaCppBackend(LLMBackend):
     def count_tokens(self, text: str) -> int:
         return len(self.llm.tokenize(text.encode(), add_bos=False, special=True))
 
+    def count_prompt_tokens(self, messages: list[Message]) -> int:
+        try:
+            prompt = self._chat_prompt(messages)
+        except LLMUnavailableError:  # no chat template: llama.cpp formats it its own way
+            return super().count_prompt_tokens(messages)
+        return len(self.llm.tokenize(prompt.encode(), special=True))
+
     def stream_chat(
         self, messages: list[Message], max_tokens: int, temperature: float
     ) -> Iterator[str]:

@@ -1,7 +1,8 @@
 """The GPU path: vLLM's OpenAI-compatible server, started with our settings.
 
-`vllm_command` is the one place the command line is built (and unit-tested); `tutor
-serve-llm` runs it, and the tutor reaches it with TUTOR_LLM_BACKEND=openai.
+`vllm_command` and `vllm_env` are the one place its command line and environment are built
+(and unit-tested); `tutor serve-llm` runs them, and the tutor reaches the server with
+TUTOR_LLM_BACKEND=openai.
 """
 
 from __future__ import annotations
@@ -25,12 +26,19 @@ def vllm_command(settings: Settings, host: str = "127.0.0.1", extra: list[str] =
         str(settings.llm_context_tokens),
         "--gpu-memory-utilization",
         str(settings.vllm_gpu_memory_utilization),
-        "--api-key",
-        settings.llm_api_key,
         "--generation-config",
         "vllm",  # our temperature and max_tokens, not the model repo's defaults
         *extra,
     ]
+
+
+NO_KEY = "not-needed"
+
+
+def vllm_env(settings: Settings) -> dict[str, str]:
+    """The API key travels in vLLM's environment (VLLM_API_KEY), never on its command line,
+    where any user of the machine could read it in `ps`."""
+    return {"VLLM_API_KEY": settings.llm_api_key} if settings.llm_api_key != NO_KEY else {}
 
 
 def client_settings_hint(settings: Settings) -> str:
