@@ -16,16 +16,14 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import statistics
-import subprocess
-import sys
 import time
 
 import httpx
 
 os.environ.setdefault("TQDM_DISABLE", "1")
 
+from tutor.api.launch import running_api  # noqa: E402
 from tutor.evals.metrics import percentile  # noqa: E402
 
 QUESTIONS = [
@@ -74,12 +72,6 @@ async def drive(url: str, path: str, bodies: list[dict], clients: int) -> dict:
     }
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default=None, help="TUTOR_LLM_MODEL for the server")
@@ -104,25 +96,11 @@ def main() -> None:
     in_process = statistics.median(times)
     del tutor
 
-    port = free_port()
-    env = dict(os.environ, TUTOR_API_RATE_LIMIT_PER_MINUTE="100000")
+    # Generated answers (the questions repeat, and the answer cache would hide the model).
+    env = dict(os.environ, TUTOR_API_RATE_LIMIT_PER_MINUTE="100000", TUTOR_ANSWER_CACHE="false")
     if args.model:
         env["TUTOR_LLM_MODEL"] = args.model
-    server = subprocess.Popen(
-        [sys.executable, "-m", "tutor.cli", "serve", "--port", str(port)], env=env
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 300
-        while True:
-            try:
-                if httpx.get(f"{url}/readyz", timeout=5).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline or server.poll() is not None:
-                raise SystemExit("the API did not become ready")
-            time.sleep(1)
+    with running_api(env, timeout_s=300) as (url, _):
         ready = httpx.get(f"{url}/readyz").json()
         results = {
             "model": ready["llm"]["model"],
@@ -143,9 +121,6 @@ def main() -> None:
                 for i in range(clients * args.ask_per_client)
             ]
             results["ask"].append(asyncio.run(drive(url, "/v1/ask", bodies, clients)))
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
     print(
         f"Model {results['model']}, {results['chunks']} chunks; in-process search p50 "

@@ -25,14 +25,14 @@ import json
 import os
 import random
 import secrets
-import socket
-import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
 
 import httpx
+
+from tutor.api.launch import running_api
 
 QUESTIONS = [
     "How does backpropagation work?",
@@ -60,12 +60,6 @@ KINDS = [
     ("bad_route", 2),
 ]
 ANSWER_TIMEOUT_S = 900  # an answer may wait behind a full queue of others on 2 cores
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def rss_mb(pid: int) -> float:
@@ -218,27 +212,10 @@ def main() -> None:
         parser.error("--minutes must be in (0, 240] and --clients in [1, 64]")
 
     keys = [secrets.token_urlsafe(24) for _ in range(args.clients + 1)]
-    port = free_port()
-    env = dict(os.environ, TUTOR_API_KEYS=",".join(keys), TQDM_DISABLE="1")
-    env.pop("TUTOR_API_HOST", None)  # loopback only
+    env = dict(os.environ, TUTOR_API_KEYS=",".join(keys))
     if args.model:
         env["TUTOR_LLM_MODEL"] = args.model
-    url = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
-        [sys.executable, "-m", "tutor.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-    )
-    try:
-        deadline = time.monotonic() + 600
-        while True:
-            try:
-                if httpx.get(f"{url}/readyz", timeout=10).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline or server.poll() is not None:
-                raise SystemExit("The server did not become ready; see its output above.")
-            time.sleep(1)
+    with running_api(env) as (url, server):
         ready = httpx.get(f"{url}/readyz").json()
         admin = {"X-API-Key": keys[-1]}
         tree = httpx.get(f"{url}/v1/roadmap", headers=admin, timeout=60).json()
@@ -263,9 +240,6 @@ def main() -> None:
         time.sleep(5)  # hang-ups and the last answers settle
         final_gauges = gauges(url, keys[-1])
         memory.append((round(time.monotonic() - started), rss_mb(server.pid)))
-    finally:
-        server.terminate()
-        server.wait(timeout=60)
 
     outcomes = [o for c in clients for o in c.outcomes]
     verdicts = collections.Counter(verdict(o) for o in outcomes)

@@ -92,7 +92,26 @@ def course_env(settings: Settings, **extra: str) -> dict:
         TUTOR_CORPUS_DIR=str(settings.corpus_dir),
         TUTOR_LLM_MODEL=settings.llm_model,
         TUTOR_LLM_THREADS="2",
+        # Tests that ask a question twice want two generations; the cache has its own tests.
+        TUTOR_ANSWER_CACHE="false",
         COLUMNS="200",
     )
     env.update(extra)
     return env
+
+
+@pytest.fixture(scope="session")
+def base_env(course_settings) -> dict:
+    """A `tutor serve` environment: course index, 0.5B model, short answers, no rate limit."""
+    return course_env(
+        course_settings, TUTOR_MAX_ANSWER_TOKENS="64", TUTOR_API_RATE_LIMIT_PER_MINUTE="100000"
+    )
+
+
+@pytest.fixture(scope="session")
+def api(base_env):
+    """One running API for the tests that need no settings of their own."""
+    from servers import running_server
+
+    with running_server(base_env) as url:
+        yield url

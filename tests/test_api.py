@@ -12,25 +12,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import course_env
 from servers import free_port, running_server
 
 from tutor.sse import iter_sse
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(scope="module")
-def base_env(course_settings):
-    return course_env(
-        course_settings, TUTOR_MAX_ANSWER_TOKENS="64", TUTOR_API_RATE_LIMIT_PER_MINUTE="100000"
-    )
-
-
-@pytest.fixture(scope="module")
-def api(base_env):
-    with running_server(base_env) as url:
-        yield url
 
 
 def assert_clean(response: httpx.Response) -> None:
@@ -221,6 +207,21 @@ def test_an_oversized_body_is_413_before_it_is_read(api):
 def test_unknown_routes_are_json_404s(api):
     response = httpx.get(f"{api}/v2/nothing")
     assert response.status_code == 404 and "No such endpoint" in response.json()["detail"]
+
+
+def test_openapi_documents_both_ways_to_present_a_key(api):
+    schema = httpx.get(f"{api}/openapi.json").json()
+    schemes = schema["components"]["securitySchemes"]
+    assert schemes["HTTPBearer"]["scheme"] == "bearer"
+    assert schemes["APIKeyHeader"] == {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-API-Key",
+        "description": schemes["APIKeyHeader"]["description"],
+    }
+    ask = schema["paths"]["/v1/ask"]["post"]
+    assert {"HTTPBearer": []} in ask["security"] and {"APIKeyHeader": []} in ask["security"]
+    assert "security" not in schema["paths"]["/healthz"]["get"]
 
 
 def test_the_openapi_schema_holds_under_fuzzing(api, tmp_path):

@@ -16,14 +16,14 @@ import argparse
 import collections
 import json
 import os
-import socket
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import httpx
+
+from tutor.api.launch import running_api
 
 HERE = Path(__file__).resolve().parent
 # One or a few probes per family; each is capped at `soft_probe_prompt_cap` prompts.
@@ -48,35 +48,6 @@ PROBES = [
     "malwaregen.Evasion",
     "malwaregen.Payload",
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_tutor(port: int, model: str | None) -> subprocess.Popen:
-    env = dict(os.environ, TQDM_DISABLE="1")
-    env.pop("TUTOR_API_HOST", None)  # loopback only
-    env["TUTOR_API_RATE_LIMIT_PER_MINUTE"] = "100000"  # garak is one client asking a lot
-    if model:
-        env["TUTOR_LLM_MODEL"] = model
-    server = subprocess.Popen(
-        [sys.executable, "-m", "tutor.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-    )
-    deadline = time.monotonic() + 600
-    while True:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=10).status_code == 200:
-                return server
-        except httpx.TransportError:
-            pass
-        if time.monotonic() > deadline or server.poll() is not None:
-            server.kill()
-            raise SystemExit("The tutor did not become ready; see its output above.")
-        time.sleep(1)
 
 
 def summarise(report: Path) -> dict:
@@ -110,22 +81,19 @@ def main() -> None:
     if not Path(args.garak).exists():
         raise SystemExit(f"No garak at {args.garak}; see this script's docstring to install it.")
 
-    port = free_port()
-    server = start_tutor(port, args.model)
-    model = httpx.get(f"http://127.0.0.1:{port}/readyz").json()["llm"]["model"]
+    env = dict(os.environ, TUTOR_API_RATE_LIMIT_PER_MINUTE="100000")  # one busy client
+    if args.model:
+        env["TUTOR_LLM_MODEL"] = args.model
     started = time.monotonic()
-    with tempfile.TemporaryDirectory() as work:
+    with running_api(env) as (url, _), tempfile.TemporaryDirectory() as work:
+        model = httpx.get(f"{url}/readyz").json()["llm"]["model"]
         config = Path(work) / "tutor.yaml"
-        config.write_text((HERE / "tutor.yaml").read_text().replace("PORT", str(port)))
+        port = url.rsplit(":", 1)[1]
+        config.write_text((HERE / "tutor.yaml").read_text().replace("PORT", port))
         command = [args.garak, "--config", str(config), "--probes", args.probes]
         command += ["--report_prefix", "tutor"]
-        try:
-            # garak writes its reports under its own data dir; run it from `work` and find
-            # the report by its prefix afterwards.
-            subprocess.run(command, cwd=work, check=True, env=dict(os.environ, XDG_DATA_HOME=work))
-        finally:
-            server.terminate()
-            server.wait(timeout=60)
+        # garak writes its reports under its data dir: a temporary one, read back below.
+        subprocess.run(command, cwd=work, check=True, env=dict(os.environ, XDG_DATA_HOME=work))
         reports = sorted(Path(work).rglob("tutor*.report.jsonl"))
         if not reports:
             raise SystemExit("garak wrote no report; see its output above.")
@@ -134,7 +102,8 @@ def main() -> None:
         "date": time.strftime("%Y-%m-%d"),
         "machine": f"{os.cpu_count()} CPU cores",
         "model": model,
-        "command": " ".join(["garak", "--config", "evals/garak/tutor.yaml", "--probes", "..."]),
+        "command": f"garak --config evals/garak/tutor.yaml --probes {args.probes} "
+        "--report_prefix tutor (the uri's port filled in)",
         "probes": summary,
         "minutes": round((time.monotonic() - started) / 60, 1),
     }

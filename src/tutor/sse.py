@@ -1,19 +1,11 @@
-"""Server-Sent Events, both ways: the API writes them, the UI client and tests read them."""
+"""Reading Server-Sent Events (the UI's HTTP client and the tests); the API writes them
+with sse-starlette."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
 from typing import Any
-
-
-def format_event(name: str, data: Any) -> str:
-    """One event, its data as JSON.
-
-    >>> format_event("token", {"text": "Hi"})
-    'event: token\\ndata: {"text": "Hi"}\\n\\n'
-    """
-    return f"event: {name}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
 def iter_sse(lines: Iterator[str]) -> Iterator[tuple[str, Any]]:
