@@ -76,7 +76,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/evidence.json"))
     args = parser.parse_args()
 
-    settings = Settings()
+    settings = Settings(answer_cache=False)  # timings of generated answers, not of cache hits
     tutor = open_tutor(settings)
     cases = load_cases(settings, args.cases, args.seed)
     configs = {"whole passages": 0, f"evidence {args.budget}": args.budget}

@@ -22,6 +22,7 @@ def ui_env(course_settings, monkeypatch):
     monkeypatch.setenv("TUTOR_LLM_MODEL", course_settings.llm_model)
     monkeypatch.setenv("TUTOR_LLM_THREADS", "2")
     monkeypatch.setenv("TUTOR_MAX_ANSWER_TOKENS", "64")
+    monkeypatch.setenv("TUTOR_ANSWER_CACHE", "false")
     monkeypatch.setenv("TUTOR_LEARNER", learner)
     return course_settings, learner
 

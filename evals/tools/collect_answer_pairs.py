@@ -36,7 +36,7 @@ def main() -> int:
 
     from tutor.answer import open_tutor
 
-    settings = Settings()
+    settings = Settings(answer_cache=False)
     tutor = open_tutor(settings)
     target = LocalTarget(tutor)
     has_mirror = target.has_fetched_resources()

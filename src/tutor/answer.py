@@ -11,7 +11,8 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 
-from tutor import prompts
+from tutor import __version__, prompts
+from tutor.answer_cache import AnswerCache, cache_key, normalise
 from tutor.cite import (
     StreamingCitationFilter,
     attribute_sentences,
@@ -67,15 +68,35 @@ class Answer:
     model_id: str | None = None
     mode: str = "explain"
     level: str = "intermediate"
+    cached: bool = False  # given again from the answer cache, without a model call
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Answer:
+        values = dict(data)
+        values["citations"] = [
+            Citation(**{**c, "spans": [tuple(x) for x in c.get("spans", [])]})
+            for c in data["citations"]
+        ]
+        return cls(**values)
 
 
 @dataclass
 class Retrieved:
     query: str
     passages: list[Excerpt]  # what the model will read, in prompt order
+
+
+@dataclass
+class StoredPassage:
+    """A passage as an answer recorded it (a cached answer has no live Excerpt)."""
+
+    data: dict
+
+    def to_dict(self) -> dict:
+        return self.data
 
 
 @dataclass
@@ -167,11 +188,16 @@ class Tutor:
     """Answers questions from the index. The LLM loads on first use, so search stays fast."""
 
     def __init__(
-        self, settings: Settings, retriever: Retriever, llm: LLMBackend | Callable[[], LLMBackend]
+        self,
+        settings: Settings,
+        retriever: Retriever,
+        llm: LLMBackend | Callable[[], LLMBackend],
+        cache: AnswerCache | None = None,
     ):
         self.settings = settings
         self.retriever = retriever
         self._llm = llm
+        self.cache = cache
         self._llm_lock = threading.Lock()
         self.llm_loads = 0  # how many times this tutor loaded its model: once, at most
 
@@ -242,6 +268,10 @@ class Tutor:
         usage = {"prompt_tokens": 0, "completion_tokens": 0}
         question = validate_question(question)
         validate_mode(mode, level)
+        key = self._cache_key(question, history, top_k, phase, mode, level, max_tokens, temperature)
+        if key and (stored := self.cache.get(key)):
+            yield from self._replay(stored, started)
+            return
         timings: dict[str, float] = {}
         grading = quiz_question_to_grade(history) if mode == "quiz" else None
         query = question
@@ -275,25 +305,26 @@ class Tutor:
             model_id: str | None,
         ) -> Done:
             timings["total_s"] = time.perf_counter() - started
-            return Done(
-                Answer(
-                    question=question,
-                    query=query,
-                    text=text,
-                    citations=citations,
-                    abstained=abstained,
-                    abstain_reason=reason,
-                    suggestions=self._suggestions(candidates) if abstained else [],
-                    retrieval=[x.to_dict() for x in passages],
-                    timings=timings,
-                    prompt_tokens=prompt_tokens,
-                    usage=usage,
-                    truncated=truncated,
-                    model_id=model_id,
-                    mode=mode,
-                    level=level,
-                )
+            answer = Answer(
+                question=question,
+                query=query,
+                text=text,
+                citations=citations,
+                abstained=abstained,
+                abstain_reason=reason,
+                suggestions=self._suggestions(candidates) if abstained else [],
+                retrieval=[x.to_dict() for x in passages],
+                timings=timings,
+                prompt_tokens=prompt_tokens,
+                usage=usage,
+                truncated=truncated,
+                model_id=model_id,
+                mode=mode,
+                level=level,
             )
+            if key:  # only finished answers: one cut short by a client or an error is not kept
+                self.cache.put(key, answer.to_dict())
+            return Done(answer)
 
         if not passages:
             text = self._abstain_text(candidates)
@@ -379,6 +410,38 @@ class Tutor:
                 return event.answer
         raise AssertionError("stream ended without an answer")  # pragma: no cover
 
+    def _cache_key(
+        self, question, history, top_k, phase, mode, level, max_tokens, temperature
+    ) -> str | None:
+        """The answer cache's key, or None when this answer must not come from the cache."""
+        if self.cache is None or mode == "quiz" or temperature > self.settings.temperature:
+            return None
+        s = self.settings
+        system = prompts.system_prompt(mode, level, s.prompt_canary)
+        return cache_key(
+            question=normalise(question),
+            history=[(t.role, t.content) for t in history],
+            mode=mode,
+            level=level,
+            top_k=top_k or s.top_k,
+            phase=phase,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            index_build=self.retriever.index.path.name,  # a rebuild invalidates everything
+            model=(s.llm_backend, s.llm_model),
+            retrieval=(s.evidence_tokens, s.evidence_candidates, s.min_dense_score, s.rrf_k),
+            prompts=(__version__, system, prompts.ANSWER_USER),
+        )
+
+    def _replay(self, stored: dict, started: float) -> Iterator[Event]:
+        answer = Answer.from_dict(stored)
+        answer.cached = True
+        answer.timings = {"first_token_s": time.perf_counter() - started}
+        answer.timings["total_s"] = answer.timings["first_token_s"]
+        yield Retrieved(answer.query, [StoredPassage(x) for x in answer.retrieval])
+        yield Token(answer.text)
+        yield Done(answer)
+
     def _evidence(
         self, query: str, candidates: list[Hit], top_k: int, timings: dict[str, float]
     ) -> list[Excerpt]:
@@ -425,4 +488,7 @@ def open_tutor(settings: Settings, progress=None) -> Tutor:
 
     index = load_index(settings)
     retriever = Retriever(index, Embedder(settings.embed_model), settings)
-    return Tutor(settings, retriever, lambda: make_backend(settings, progress))
+    cache = (
+        AnswerCache(settings.data_dir / "answer-cache.sqlite") if settings.answer_cache else None
+    )
+    return Tutor(settings, retriever, lambda: make_backend(settings, progress), cache)

@@ -81,6 +81,11 @@ class Settings(BaseSettings):
     temperature: float = Field(0.1, ge=0.0, le=2.0)
 
     top_k: int = Field(4, ge=1, le=20, description="Passages given to the model.")
+    answer_cache: bool = Field(
+        True,
+        description="Give a question asked again (same wording up to case and spacing, mode, "
+        "level, conversation and index build) its earlier answer, without a model call.",
+    )
     evidence_tokens: int = Field(
         0,
         ge=0,

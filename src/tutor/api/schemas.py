@@ -88,6 +88,7 @@ class AnswerOut(BaseModel):
     prompt_tokens: dict[str, int] = {}
     usage: dict[str, int] = {}
     truncated: bool = False
+    cached: bool = False
     model_id: str | None = None
     mode: str = "explain"
     level: str = "intermediate"

@@ -450,7 +450,8 @@ def _open_targets(
         return [HttpTarget(config.target, api_key)], {"api": None}
     from tutor.answer import open_tutor
 
-    tutor = open_tutor(settings)
+    # Every case is generated: an eval measures the pipeline, not answers kept from before.
+    tutor = open_tutor(settings.model_copy(update={"answer_cache": False}))
     targets: list[Target] = [LocalTarget(tutor)] if config.ours else []
     if config.baseline:
         targets.append(LlamaIndexBaseline(tutor, settings.prompt_canary, seed))
