@@ -16,6 +16,7 @@ import argparse
 import collections
 import json
 import os
+import shutil
 import subprocess
 import tempfile
 import time
@@ -77,6 +78,12 @@ def main() -> None:
     parser.add_argument("--model", default=None, help="TUTOR_LLM_MODEL for the server")
     parser.add_argument("--probes", default=",".join(PROBES))
     parser.add_argument("--out", type=Path, default=Path("evals/results/garak.json"))
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        default=Path("evals/runs/garak"),
+        help="garak's own reports (every prompt and reply) are copied here (not committed)",
+    )
     args = parser.parse_args()
     if not Path(args.garak).exists():
         raise SystemExit(f"No garak at {args.garak}; see this script's docstring to install it.")
@@ -98,6 +105,9 @@ def main() -> None:
         if not reports:
             raise SystemExit("garak wrote no report; see its output above.")
         summary = summarise(reports[-1])
+        args.keep.mkdir(parents=True, exist_ok=True)
+        for report in Path(reports[-1]).parent.glob("tutor*"):
+            shutil.copy(report, args.keep / report.name)
     result = {
         "date": time.strftime("%Y-%m-%d"),
         "machine": f"{os.cpu_count()} CPU cores",
