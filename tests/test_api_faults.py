@@ -20,7 +20,7 @@ GAN = {"question": "What is a GAN?"}
 
 
 def gauge(url: str, name: str, headers: dict | None = None) -> float:
-    for line in httpx.get(f"{url}/metrics", headers=headers).text.splitlines():
+    for line in httpx.get(f"{url}/metrics", headers=headers, timeout=30).text.splitlines():
         if line.startswith(name + " "):
             return float(line.split()[-1])
     raise AssertionError(f"{name} is not in /metrics")
@@ -82,9 +82,9 @@ def test_answers_during_model_load_get_503_and_the_model_loads_once(base_env):
         early = httpx.post(f"{url}/v1/ask", json=GAN, timeout=120)
         assert early.status_code == 503, early.text
         assert "loading" in early.json()["detail"] and int(early.headers["retry-after"]) >= 1
-        wait_for(lambda: httpx.get(f"{url}/readyz").status_code == 200)
+        wait_for(lambda: httpx.get(f"{url}/readyz", timeout=30).status_code == 200)
         assert httpx.post(f"{url}/v1/ask", json=GAN, timeout=120).status_code == 200
-        assert httpx.get(f"{url}/readyz").json()["llm"]["loads"] == 1
+        assert httpx.get(f"{url}/readyz", timeout=30).json()["llm"]["loads"] == 1
 
 
 # --- shared state, keys, proxies --------------------------------------------------------------
@@ -232,13 +232,14 @@ def test_an_index_rebuilt_while_serving_keeps_answers_coming_and_asks_for_a_rest
     build_index(settings)
     env = course_env(settings, TUTOR_MAX_ANSWER_TOKENS="32")
     with running_server(env) as url:
-        assert httpx.get(f"{url}/readyz").json()["notes"] == []
+        assert httpx.get(f"{url}/readyz", timeout=30).json()["notes"] == []
         note = corpus_copy / "backprop.md"
         note.write_text(note.read_text() + "\n\nA paragraph added after the server started.\n")
         build_index(settings)  # swaps the index under the running server
-        search = httpx.post(f"{url}/v1/search", json={"query": "neural network"})
+        search = httpx.post(f"{url}/v1/search", json={"query": "neural network"}, timeout=60)
         assert search.status_code == 200 and search.json()["hits"]
-        answer = httpx.post(f"{url}/v1/ask", json={"question": "What is a neural network?"})
+        ask = {"question": "What is a neural network?"}
+        answer = httpx.post(f"{url}/v1/ask", json=ask, timeout=300)
         assert answer.status_code == 200
-        ready = httpx.get(f"{url}/readyz")
+        ready = httpx.get(f"{url}/readyz", timeout=30)
         assert ready.status_code == 200 and "restart" in ready.json()["notes"][0]

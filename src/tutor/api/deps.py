@@ -27,14 +27,14 @@ header_key = APIKeyHeader(
 )
 
 
-def get_service(request: Request) -> Service:
+async def get_service(request: Request) -> Service:
     return request.app.state.service
 
 
 ServiceDep = Annotated[Service, Depends(get_service)]
 
 
-def rate_limit(request: Request, service: ServiceDep, identity: str) -> None:
+def rate_limit(service: Service, identity: str) -> None:
     wait = service.limiter.check(identity)
     if wait is not None:
         raise ApiError(
@@ -45,7 +45,7 @@ def rate_limit(request: Request, service: ServiceDep, identity: str) -> None:
         )
 
 
-def guard(
+async def guard(
     request: Request,
     service: ServiceDep,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_key)],
@@ -60,7 +60,7 @@ def guard(
     client = request.client.host if request.client else "unknown"
     valid = bool(service.keys) and key_matches(key, service.keys)
     identity = "key:" + hashlib.sha256(key.encode()).hexdigest()[:16] if valid else "ip:" + client
-    rate_limit(request, service, identity)
+    rate_limit(service, identity)
     if service.keys and not valid:
         raise ApiError(
             401,
@@ -75,19 +75,21 @@ def guard(
         )
 
 
-def probe_limit(request: Request, service: ServiceDep) -> None:
+async def probe_limit(request: Request, service: ServiceDep) -> None:
     """Readiness probes need no key, but are throttled per address like everything else."""
-    rate_limit(request, service, "ip:" + (request.client.host if request.client else "unknown"))
+    rate_limit(service, "ip:" + (request.client.host if request.client else "unknown"))
 
 
-def require_tutor(service: ServiceDep) -> Tutor:
+async def require_tutor(service: ServiceDep) -> Tutor:
     try:
         return service.require_tutor()
     except TutorError as exc:
         raise as_api_error(exc) from None
 
 
-def answering_tutor(service: ServiceDep, tutor: Annotated[Tutor, Depends(require_tutor)]) -> Tutor:
+async def answering_tutor(
+    service: ServiceDep, tutor: Annotated[Tutor, Depends(require_tutor)]
+) -> Tutor:
     """The tutor, when it can take an answer now: 503 with Retry-After while the model loads
     (one load, in the background), 503 with the reason when loading failed, 429 with
     Retry-After when the line for the model is full. The model slot itself is taken later,
