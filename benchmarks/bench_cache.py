@@ -1,5 +1,6 @@
-"""The answer cache: each benchmark question asked twice, the first time generated, the
-second answered from the cache, both timed in the same run (the first is the baseline).
+"""The answer cache: each of bench_core's answer questions asked twice, the first time
+generated, the second answered from the cache, both timed in the same run (the first is the
+baseline).
 
 Uses the current settings (default: the 1.5B model and whatever index is built) with a
 cache file of its own in a temporary folder, so no earlier answer is reused.
@@ -20,16 +21,9 @@ from pathlib import Path
 
 os.environ.setdefault("TQDM_DISABLE", "1")
 
-from tutor.evals.metrics import percentile  # noqa: E402
+from bench_core import ASK_QUESTIONS as QUESTIONS  # noqa: E402
 
-QUESTIONS = [
-    "How does backpropagation work?",
-    "What is mode collapse in GANs?",
-    "How do diffusion models generate images?",
-    "What is the difference between BERT and GPT?",
-    "What does quantization do to a model?",
-    "What is prompt injection?",
-]
+from tutor.evals.metrics import percentile  # noqa: E402
 
 
 def main() -> None:

@@ -31,19 +31,11 @@ import time
 from pathlib import Path
 
 import httpx
+from bench_api import QUESTIONS as API_QUESTIONS
 
 from tutor.api.launch import running_api
 
-QUESTIONS = [
-    "How does backpropagation work?",
-    "What is self-attention?",
-    "What is a variational autoencoder?",
-    "How do diffusion models generate images?",
-    "What is LoRA?",
-    "What is prompt injection?",
-    "Who won the 1998 football World Cup?",
-    "What is mode collapse in GANs?",
-]
+QUESTIONS = [*API_QUESTIONS, "Who won the 1998 football World Cup?"]  # one off-corpus
 # (kind, weight): what a mixed day of traffic looks like, bad requests included.
 KINDS = [
     ("ask", 10),
