@@ -28,7 +28,7 @@ MINIMUM = {
     "unanswerable": 40,
     "false_premise": 25,
     "multi_turn": 15,
-    "adversarial": 131,
+    "adversarial": 132,
     "indirect_injection": 15,
     "benign_lookalikes": 30,
 }
