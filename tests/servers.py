@@ -1,7 +1,6 @@
 """Real servers for tests: `tutor serve` / `tutor ui` in their own processes on free ports."""
 
 import contextlib
-import socket
 import subprocess
 import sys
 import time
@@ -9,11 +8,7 @@ from pathlib import Path
 
 import httpx
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tutor.api.launch import free_port
 
 
 @contextlib.contextmanager

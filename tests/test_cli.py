@@ -2,11 +2,11 @@
 
 import json
 import os
-import socket
 import subprocess
 import sys
 
 import pytest
+from servers import free_port
 
 from tutor.index import build_index
 
@@ -38,12 +38,6 @@ def cli_env(settings):
 def indexed_env(cli_env, settings, embedder):
     build_index(settings, embedder=embedder)
     return cli_env
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_index_reports_what_it_did_and_names_skipped_files(cli_env, settings):

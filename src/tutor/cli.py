@@ -586,8 +586,7 @@ def serve(
     settings = _settings()
     host = settings.api_host
     port = port or settings.api_port
-    os.environ["TUTOR_API_HOST"] = host  # the app factory re-reads settings in each worker
-    os.environ["TUTOR_API_PORT"] = str(port)
+    os.environ["TUTOR_API_PORT"] = str(port)  # the app factory re-reads settings in each worker
     err.print(f"Tutor API on http://{host}:{port} (docs: http://{host}:{port}/docs)")
     uvicorn.run(
         "tutor.api.app:create_app",
