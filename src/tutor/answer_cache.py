@@ -62,7 +62,10 @@ class AnswerCache:
                 return rows
         except sqlite3.DatabaseError as exc:
             log.warning(
-                "The answer cache %s is not usable (%s); answering without it.", self.path, exc
+                "The answer cache %s is not usable (%s); answering without it. Delete the file "
+                "to start a fresh cache (it holds nothing else).",
+                self.path,
+                exc,
             )
             return None
 
