@@ -67,15 +67,37 @@ def test_roadmap_is_served_as_a_tree(api):
     assert len(tree) >= 6 and tree[0]["sections"]
 
 
-def test_ask_returns_a_cited_answer(api):
+def test_the_learning_path_is_served_as_a_graph(api):
+    path = httpx.get(f"{api}/v1/path").json()
+    assert [s["number"] for s in path["steps"]] == list(range(1, 9))
+    topics = {t["id"]: t for t in path["topics"]}
+    assert len(topics) == 57 and next(iter(topics)) == "linear-algebra"
+    assert "self-attention" in topics["gpt-bert-llama"]["prerequisites"]
+    assert ["linear-algebra", "calculus"] in path["edges"]
+
+
+def test_ask_returns_a_cited_answer_placed_on_the_roadmap(api):
+    studied = ["generative-vs-discriminative", "notes/phase-2/backpropagation.md"]
     response = httpx.post(
-        f"{api}/v1/ask", json={"question": "What does a GAN discriminator do?"}, timeout=300
+        f"{api}/v1/ask",
+        json={"question": "What does a GAN discriminator do?", "studied": studied},
+        timeout=300,
     )
     assert response.status_code == 200
     answer = response.json()
     assert answer["text"] and not answer["abstained"]
     assert answer["citations"] and answer["citations"][0]["passage"]
     assert answer["model_id"] and "total_s" in answer["timings"]
+    place = answer["placement"]
+    assert place["topic_id"] in {"gans", "gan-image-generation"}, place
+    assert place["where"].startswith(f"Phase {place['phase']}, {place['section']} (step ")
+    # What the learner has studied is left out of what the answer says to study first.
+    ids = [p["topic_id"] for p in place["prerequisites"]]
+    missing = [p["topic_id"] for p in place["missing_prerequisites"]]
+    assert missing == [
+        i for i in ids if i not in ("generative-vs-discriminative", "backpropagation")
+    ]
+    assert missing  # the GAN topics build on more than these two
 
 
 def test_ask_off_corpus_abstains_with_suggestions(api):

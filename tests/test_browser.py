@@ -1,6 +1,7 @@
 """The tutor as a learner sees it: the API and the UI on loopback, driven by a real headless
-Chromium (Debian's, through Playwright) through one question, its streamed answer and a
-citation. Saves docs/screenshot.png for the README."""
+Chromium (Debian's, through Playwright) through one question, its streamed answer, a
+citation and its place on the roadmap, then the learning path graph. Saves
+docs/screenshot.png and docs/path.png for the README."""
 
 import re
 from pathlib import Path
@@ -41,6 +42,18 @@ def test_one_question_in_a_real_browser(course_settings):
         details = card.get_by_test_id("stExpanderDetails")
         expect(details).to_contain_text(re.compile(r"(\w+\W+){20}"))  # a real passage
         expect(card.get_by_test_id("stCaptionContainer")).to_contain_text("notes/")
+        # The answer is placed on the roadmap, in a line under it.
+        expect(assistant).to_contain_text(re.compile(r"On the roadmap: .+ \(step \d of 8"))
         page.screenshot(path=str(REPO / "docs" / "screenshot.png"), full_page=True)
+
+        # The learning path view draws the graph (Graphviz, rendered in the page).
+        page.get_by_test_id("stSidebar").get_by_text("Learning path").click()
+        chart = page.get_by_test_id("stGraphVizChart")
+        expect(chart.locator("svg")).to_be_visible(timeout=60_000)
+        expect(chart).to_contain_text("Step 1: Math & Python")
+        expect(chart).to_contain_text("→ Linear Algebra")
+        expect(page.get_by_text("Next:")).to_be_visible()
+        page.screenshot(path=str(REPO / "docs" / "path.png"), full_page=True)
         browser.close()
     assert (REPO / "docs" / "screenshot.png").stat().st_size > 10_000
+    assert (REPO / "docs" / "path.png").stat().st_size > 10_000

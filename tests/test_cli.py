@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from servers import free_port
@@ -174,3 +175,48 @@ def test_an_invalid_setting_is_bad_input_not_a_bug(cli_env):
     result = run_tutor(["info"], dict(cli_env, TUTOR_TOP_K="99"))
     assert result.returncode == 2
     assert "TUTOR_TOP_K" in result.stderr and "bug" not in result.stderr
+
+
+@pytest.fixture
+def course_cli_env(cli_env):
+    """The real roadmap and notes (the learning path needs no index)."""
+    return dict(cli_env, TUTOR_CORPUS_DIR=str(Path(__file__).resolve().parents[1] / "corpus"))
+
+
+def test_path_prints_the_steps_and_what_is_next_then_follows_known_topics(course_cli_env):
+    cli_env = course_cli_env
+    shown = run_tutor(["path"], cli_env)
+    assert shown.returncode == 0, shown.stderr
+    assert "Step 1: Math & Python" in shown.stdout and "Other topics (after step 6)" in shown.stdout
+    assert "Next: Linear Algebra for Generative AI is next in Step 1" in shown.stdout
+
+    marked = run_tutor(["path", "--known", "linear-algebra", "--json"], cli_env)
+    assert marked.returncode == 0, marked.stderr
+    assert "Marked Linear Algebra for Generative AI as known" in marked.stderr
+    data = json.loads(marked.stdout)
+    status = {t["id"]: t["status"] for t in data["topics"]}
+    assert status["linear-algebra"] == "mastered"
+    assert data["next"]["topic_id"] == "probability" and status["probability"] == "next"
+    assert run_tutor(["path", "--dot"], cli_env).stdout.startswith("digraph path {")
+
+    wrong = run_tutor(["path", "--known", "no-such-topic"], cli_env)
+    assert wrong.returncode == 2 and "No topic 'no-such-topic'" in wrong.stderr
+
+
+def test_progress_exports_and_imports_into_another_install(course_cli_env, tmp_path):
+    cli_env = course_cli_env
+    assert run_tutor(["path", "--known", "gans"], cli_env).returncode == 0
+    exported = run_tutor(["progress", "export"], cli_env)
+    assert exported.returncode == 0, exported.stderr
+    file = tmp_path / "progress.json"
+    file.write_text(exported.stdout)
+    other = dict(cli_env, TUTOR_DATA_DIR=str(tmp_path / "other"))
+    imported = run_tutor(["progress", "import", str(file)], other)
+    assert imported.returncode == 0 and "1 known" in imported.stdout, imported.stderr
+    assert json.loads(run_tutor(["progress", "export"], other).stdout) == json.loads(
+        file.read_text()
+    )
+    broken = tmp_path / "broken.json"
+    broken.write_text("{not json")
+    result = run_tutor(["progress", "import", str(broken)], other)
+    assert result.returncode == 1 and "Cannot read" in result.stderr

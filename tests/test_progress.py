@@ -6,7 +6,7 @@ import sqlite3
 import pytest
 
 from tutor.errors import TutorError
-from tutor.progress import ProgressStore, grade_of, next_topic, topics_in_order
+from tutor.progress import ProgressStore, grade_of, topics_in_order
 
 TREE = [
     {
@@ -96,9 +96,36 @@ def test_quiz_grades_are_read_from_the_tutors_verdict(text, grade):
     assert grade_of(text) == grade
 
 
-def test_the_next_topic_follows_roadmap_order_and_skips_studied_ones():
+def test_topics_are_listed_in_roadmap_order():
     assert [t["title"] for t in topics_in_order(TREE)] == ["A", "B", "C"]
-    assert next_topic(TREE, {})["title"] == "A"
-    assert next_topic(TREE, {"notes/phase-1/a.md": "A"})["title"] == "B"
-    studied = {t["source_id"]: t["title"] for t in topics_in_order(TREE)}
-    assert next_topic(TREE, studied) is None
+
+
+def test_an_export_imports_into_a_fresh_store_without_loss_and_twice_changes_nothing(tmp_path):
+    old = ProgressStore(tmp_path / "old.sqlite")
+    old.record_studied("ann", "notes/phase-3/gans.md", "GANs")
+    old.mark_known("ann", "notes/phase-1/linear-algebra.md", "Linear algebra")
+    old.record_quiz("ann", "notes/phase-3/gans.md", "What does D do?", "Judges", "Correct. [1]")
+    old.record_feedback("ann", "Q", "A", 1, "clear", "explain", [{"source_id": "x"}])
+    exported = old.export("ann")
+
+    new = ProgressStore(tmp_path / "new.sqlite")
+    assert new.import_(exported) == {"studied": 1, "known": 1, "quiz": 1, "feedback": 1}
+    assert new.export("ann") == exported  # loss-free, timestamps included
+    assert new.import_(exported) == {"studied": 0, "known": 0, "quiz": 0, "feedback": 0}
+    assert new.export("ann") == exported
+
+
+def test_a_broken_import_changes_nothing(tmp_path):
+    store = ProgressStore(tmp_path / "p.sqlite")
+    store.record_studied("ann", "notes/a.md", "A")
+    before = store.export("ann")
+    broken = {
+        "learner": "ann",
+        "studied": [{"topic_id": "notes/b.md", "title": "B", "at": 1}],
+        "quiz": [{"topic_id": "t", "question": None, "answer": "x", "at": 2}],
+    }
+    with pytest.raises(TutorError, match="nothing was changed"):
+        store.import_(broken)
+    assert store.export("ann") == before
+    with pytest.raises(TutorError, match="not a progress export"):
+        store.import_({"studied": []})

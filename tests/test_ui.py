@@ -52,6 +52,9 @@ def test_a_question_gets_a_streamed_answer_with_citation_cards(ui_env):
     shown = [m.value for m in at.markdown]
     ending = answer["citations"][0]["passage"].strip()[-80:]  # headings are restyled, text kept
     assert any(m.endswith(ending) for m in shown)
+    # Under the answer, a line places it on the roadmap.
+    place = answer["placement"]
+    assert any(c.value.startswith(f"On the roadmap: {place['title']}") for c in at.caption)
 
 
 def test_an_off_corpus_question_shows_an_abstention_not_a_failure(ui_env):
@@ -87,6 +90,34 @@ def test_picking_what_to_learn_next_follows_the_roadmap(ui_env):
     topic = at.session_state["topic"]
     assert topic["source_id"].startswith("notes/phase-1/")
     assert any("Studying" in i.value for i in at.info)
+
+
+def test_the_learning_path_view_draws_the_graph_and_takes_known_topics(ui_env):
+    settings, learner = ui_env
+    at = page()
+    at.radio(key="view").set_value("Learning path").run()
+    assert not at.exception, at.exception
+    assert any(i.value.startswith("**Next:** Linear Algebra") for i in at.info)
+    chart = at.get("graphviz_chart")[0].proto.spec  # the step of the next topic
+    assert chart.startswith("digraph path {") and "Step 1: Math & Python" in chart
+    assert "Step 2: ML Basics" not in chart
+    at.selectbox(key="path_group").set_value("The whole path").run()
+    assert "Step 8: Continuous Learning" in at.get("graphviz_chart")[0].proto.spec
+
+    at.selectbox(key="known_topic").set_value("linear-algebra").run()
+    next(b for b in at.button if b.label == "I know this").click().run()
+    from tutor.progress import ProgressStore
+
+    known = ProgressStore(settings.data_dir / "progress.sqlite").known(learner)
+    assert known == {"notes/phase-1/linear-algebra.md"}
+    chart = at.get("graphviz_chart")[0].proto.spec
+    assert "✓ Linear Algebra" in chart
+    assert any(i.value.startswith("**Next:** Probability") for i in at.info)
+
+    # "Check me with a short quiz" goes back to the chat in quiz mode on that topic.
+    next(b for b in at.button if b.label == "Check me with a short quiz").click().run()
+    assert at.session_state["view"] == "Chat" and at.session_state["mode"] == "Quiz"
+    assert at.session_state["topic"]["source_id"] == "notes/phase-1/linear-algebra.md"
 
 
 def test_an_api_that_is_down_gives_a_notice_and_keeps_the_question(ui_env, monkeypatch):

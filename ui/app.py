@@ -15,7 +15,10 @@ import streamlit as st
 from tutor.client import make_client
 from tutor.config import Settings
 from tutor.errors import TutorError
-from tutor.progress import ProgressStore, next_topic, topics_in_order
+from tutor.mastery import mastery_by_topic, status_of, what_next
+from tutor.path import LearningPath
+from tutor.place import describe
+from tutor.progress import ProgressStore, topics_in_order
 
 MODES = {
     "Explain": ("explain", "A full answer with citations."),
@@ -51,6 +54,30 @@ def _roadmap() -> list[dict]:
     return state.roadmap
 
 
+def _path() -> LearningPath:
+    if "path" not in state:
+        state.path = LearningPath.from_dict(client.learning_path())
+    return state.path
+
+
+def _progress():
+    """What the learner has studied, their mastery per topic (by note id), each topic's
+    status on the path (mastered, studied, next, new) and the suggestion for what's next."""
+    path = _path()
+    studied = store.studied(learner)
+    mastery = mastery_by_topic(store.quiz_results(learner), store.known(learner))
+    status = {t.id: status_of(t, mastery, studied) for t in path.topics.values()}
+    suggestion = what_next(path, mastery, studied)
+    if suggestion:
+        status[suggestion.topic.id] = "next"
+    return studied, mastery, status, suggestion
+
+
+def _topic_state(topic) -> dict:
+    """A path topic as the page's current topic (what the chat is scoped to)."""
+    return {"source_id": topic.source_id, "title": topic.title, "phase": topic.phase}
+
+
 def _history() -> list[dict]:
     turns = [{"role": m["role"], "content": m["content"]} for m in state.messages]
     return turns[-12:]
@@ -78,6 +105,7 @@ def _ask(question: str) -> None:
             level=state.get("level", "intermediate"),
             top_k=state.get("top_k"),
             phase=(state.topic or {}).get("phase"),
+            studied=sorted(store.studied(learner)) + sorted(store.known(learner)),
         ):
             if event["type"] == "token":
                 yield event["text"]
@@ -114,13 +142,27 @@ def _record_progress(answer: dict, question: str, history: list[dict], grading: 
         if citation["source_id"].startswith("notes/"):
             store.record_studied(learner, citation["source_id"], citation["title"])
     if grading:
+        # The quiz's topic: the one being studied, else where the graded answer sits.
+        placed = (answer.get("placement") or {}).get("source_id")
         store.record_quiz(
             learner,
-            (state.topic or {}).get("source_id"),
+            (state.topic or {}).get("source_id") or placed,
             history[-1]["content"],
             question,
             answer["text"],
         )
+
+
+def _placement(place: dict, index: int) -> None:
+    """A line under the answer: where its topic sits on the roadmap, and a button to each
+    prerequisite not studied yet."""
+    st.caption(describe(place))
+    path = _path()
+    for i, missing in enumerate(place.get("missing_prerequisites") or []):
+        topic = path.topics.get(missing["topic_id"])
+        if topic and st.button(f"Study {topic.title} first", key=f"pre-{index}-{i}"):
+            state.topic = _topic_state(topic)
+            st.rerun()
 
 
 def _citation_cards(answer: dict, index: int) -> None:
@@ -179,6 +221,8 @@ def _render(message: dict, index: int) -> None:
                 )
         else:
             st.markdown(message["content"])
+        if answer and answer.get("placement"):
+            _placement(answer["placement"], index)
         if answer:
             _citation_cards(answer, index)
             if state.get("show_scores"):
@@ -203,22 +247,24 @@ def _sidebar(tree: list[dict]) -> None:
             help=" ".join(f"{k}: {v[1]}" for k, v in MODES.items()),
         )
         st.selectbox("Level", LEVELS, index=1, key="level")
-        studied = store.studied(learner)
+        st.radio("View", ["Chat", "Learning path"], key="view", horizontal=True)
+        studied, _, status, suggestion = _progress()
         topics = topics_in_order(tree)
+        mastered = sum(v == "mastered" for v in status.values())
         st.progress(
-            len([t for t in topics if t["source_id"] in studied]) / max(1, len(topics)),
-            text=f"Studied {len(studied)} of {len(topics)} topics",
+            mastered / max(1, len(status)),
+            text=f"Mastered {mastered} of {len(status)} topics · studied {len(studied)}",
         )
         if st.button("What should I learn next?", use_container_width=True):
-            upcoming = next_topic(tree, studied)
-            if upcoming:
-                state.topic = upcoming
+            if suggestion:
+                state.topic = _topic_state(suggestion.topic)
+                state.next_reason = suggestion.reason
             else:
-                st.success("You have studied every topic on the roadmap.")
+                st.success("You have mastered every topic on the roadmap.")
         st.subheader("Roadmap")
         for phase in tree:
-            label = phase["title"]
-            if phase["phase"] is not None:
+            label = phase["title"]  # "Other Topics" keeps its own name
+            if isinstance(phase["phase"], int):
                 label = f"Phase {phase['phase']}: {label}"
             with st.expander(label):
                 for topic in [t for t in topics if t["phase"] == phase["phase"]]:
@@ -239,24 +285,91 @@ def _sidebar(tree: list[dict]) -> None:
             file_name="tutor-progress.json",
             mime="application/json",
         )
+        upload = st.file_uploader("Import progress (JSON)", type="json", key="import")
+        if upload is not None and state.get("imported") != upload.file_id:
+            try:
+                added = store.import_(json.loads(upload.getvalue()), learner)
+                st.toast("Imported " + ", ".join(f"{n} {k}" for k, n in added.items()))
+            except (TutorError, ValueError) as exc:
+                st.error(f"Nothing was imported: {exc}")
+            state.imported = upload.file_id
+
+
+def _path_view() -> None:
+    """The learning path as a graph: steps of the suggested order, each topic after what
+    it builds on, coloured by progress; and marking a topic as known."""
+    path = _path()
+    _, mastery, status, suggestion = _progress()
+    st.header("Your learning path")
+    if suggestion:
+        st.info(f"**Next:** {suggestion.reason}")
+    else:
+        st.success("You have mastered every topic on the path.")
+    st.caption(
+        "Boxes are the roadmap's suggested steps (dashed: topics of other steps that this "
+        "one builds on); an arrow runs from a topic to one that builds on it. Green: "
+        "mastered (from your quiz results, or marked known); light green: studied; "
+        "orange: next."
+    )
+    groups = path.groups()
+    here = path.step_title(suggestion.topic) if suggestion else groups[0]
+    shown = st.selectbox(
+        "Show", [*groups, "The whole path"], index=groups.index(here), key="path_group"
+    )
+    group = None if shown == "The whole path" else shown
+    st.graphviz_chart(path.dot(status, group), use_container_width=True)
+    st.subheader("Already know a topic?")
+    chosen = st.selectbox(
+        "Topic", list(path.topics), format_func=lambda t: path.topics[t].title, key="known_topic"
+    )
+    topic = path.topics[chosen]
+    m = mastery.get(topic.source_id)
+    st.caption(f"{path.placement(topic)}; " + (m.summary() if m else "no quiz answers yet"))
+    cols = st.columns(2)
+    if m and m.known:
+        if cols[0].button("Take back “I know this”"):
+            store.mark_known(learner, topic.source_id, topic.title, False)
+            st.rerun()
+    elif cols[0].button("I know this"):
+        store.mark_known(learner, topic.source_id, topic.title)
+        st.toast(f"Marked {topic.title} as known.")
+        st.rerun()
+    if cols[1].button("Check me with a short quiz"):
+        state.topic = _topic_state(topic)
+        state.switch_to_quiz = True
+        state.queued = f"Quiz me on {topic.title}"
+        st.rerun()
+
+
+def _phase_name(phase) -> str:
+    return f"phase {phase}" if isinstance(phase, int) else "other topics"
 
 
 def main() -> None:
     if state.pop("switch_to_quiz", False):
         state.mode = "Quiz"
+        state.view = "Chat"  # widgets' values can only change before they are drawn
     try:
         tree = _roadmap()
     except TutorError as exc:
         tree = []
         st.error(f"{exc}")
     _sidebar(tree)
+    if state.get("view") == "Learning path":
+        try:
+            _path_view()
+        except TutorError as exc:
+            st.error(str(exc))
+        return
 
     st.header("Ask about the Generative AI roadmap")
+    if state.get("next_reason"):
+        st.info(state.pop("next_reason"))
     if state.topic:
         cols = st.columns([4, 1, 1])
         cols[0].info(
-            f"Studying **{state.topic['title']}** (phase {state.topic['phase']}): "
-            "questions are answered from this phase."
+            f"Studying **{state.topic['title']}** ({_phase_name(state.topic['phase'])}): "
+            "questions are answered from this part of the roadmap."
         )
         if cols[1].button("Quiz me on it"):
             state.switch_to_quiz = True  # the mode widget can only change before it is drawn

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 
 from tutor import __version__, prompts
@@ -26,6 +26,8 @@ from tutor.config import MAX_QUESTION_CHARS, Settings
 from tutor.errors import BadInputError
 from tutor.evidence import Excerpt, select_evidence
 from tutor.llm.base import LLMBackend, Message
+from tutor.path import LearningPath
+from tutor.place import answer_topic, placement, with_missing
 from tutor.retrieve import Hit, Retriever
 
 
@@ -69,6 +71,8 @@ class Answer:
     mode: str = "explain"
     level: str = "intermediate"
     cached: bool = False  # given again from the answer cache, without a model call
+    # Where the answer's topic sits on the roadmap, and what it builds on (tutor.place).
+    placement: dict | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -193,11 +197,13 @@ class Tutor:
         retriever: Retriever,
         llm: LLMBackend | Callable[[], LLMBackend],
         cache: AnswerCache | None = None,
+        path: LearningPath | None = None,
     ):
         self.settings = settings
         self.retriever = retriever
         self._llm = llm
         self.cache = cache
+        self.path = path  # the learning path, to place answers on the roadmap
         self._llm_lock = threading.Lock()
         self.llm_loads = 0  # how many times this tutor loaded its model: once, at most
 
@@ -258,10 +264,12 @@ class Tutor:
         level: str = "intermediate",
         max_tokens: int | None = None,
         temperature: float | None = None,
+        studied: Collection[str] | None = None,
     ) -> Iterator[Event]:
         """Answer `question`. mode: explain (full answer), hint (Socratic nudge) or quiz (ask a
         question on the topic, or grade the learner's reply to the last quiz question).
-        `max_tokens` and `temperature` default to the settings'."""
+        `max_tokens` and `temperature` default to the settings'. `studied` (topic or note
+        ids) lets the answer's placement name the prerequisites the learner has not studied."""
         started = time.perf_counter()
         max_tokens = max_tokens or self.settings.max_answer_tokens
         temperature = self.settings.temperature if temperature is None else temperature
@@ -270,7 +278,7 @@ class Tutor:
         validate_mode(mode, level)
         key = self._cache_key(question, history, top_k, phase, mode, level, max_tokens, temperature)
         if key and (stored := self.cache.get(key)):
-            yield from self._replay(stored, started)
+            yield from self._replay(stored, started, studied)
             return
         timings: dict[str, float] = {}
         grading = quiz_question_to_grade(history) if mode == "quiz" else None
@@ -321,9 +329,11 @@ class Tutor:
                 model_id=model_id,
                 mode=mode,
                 level=level,
+                placement=None if abstained else self._place(citations, passages),
             )
             if key:  # only finished answers: one cut short by a client or an error is not kept
                 self.cache.put(key, answer.to_dict())
+            answer.placement = with_missing(answer.placement, studied)
             return Done(answer)
 
         if not passages:
@@ -404,8 +414,9 @@ class Tutor:
         phase: int | str | None = None,
         mode: str = "explain",
         level: str = "intermediate",
+        studied: Collection[str] | None = None,
     ) -> Answer:
-        for event in self.stream(question, history, top_k, phase, mode, level):
+        for event in self.stream(question, history, top_k, phase, mode, level, studied=studied):
             if isinstance(event, Done):
                 return event.answer
         raise AssertionError("stream ended without an answer")  # pragma: no cover
@@ -433,9 +444,10 @@ class Tutor:
             prompts=(__version__, system, prompts.ANSWER_USER),
         )
 
-    def _replay(self, stored: dict, started: float) -> Iterator[Event]:
+    def _replay(self, stored: dict, started: float, studied) -> Iterator[Event]:
         answer = Answer.from_dict(stored)
         answer.cached = True
+        answer.placement = with_missing(answer.placement, studied)
         answer.timings = {"first_token_s": time.perf_counter() - started}
         answer.timings["total_s"] = answer.timings["first_token_s"]
         yield Retrieved(answer.query, [StoredPassage(x) for x in answer.retrieval])
@@ -465,6 +477,14 @@ class Tutor:
         timings["evidence_s"] = time.perf_counter() - t0
         return excerpts
 
+    def _place(self, citations: list[Citation], passages: list[Excerpt]) -> dict | None:
+        if self.path is None:
+            return None
+        chunks = {x.hit.chunk.id: x.hit.chunk for x in passages}
+        cited = [chunks[c.chunk_id] for c in citations if c.chunk_id in chunks]
+        topic = answer_topic(cited, [x.hit.chunk for x in passages], self.path)
+        return placement(topic, self.path) if topic else None
+
     def _suggestions(self, candidates: list[Hit]) -> list[str]:
         near = [h for h in candidates if h.dense_score >= self.settings.near_topic_score]
         return list(dict.fromkeys(topic_label(h) for h in near))[:3]
@@ -491,4 +511,17 @@ def open_tutor(settings: Settings, progress=None) -> Tutor:
     cache = (
         AnswerCache(settings.data_dir / "answer-cache.sqlite") if settings.answer_cache else None
     )
-    return Tutor(settings, retriever, lambda: make_backend(settings, progress), cache)
+    return Tutor(
+        settings, retriever, lambda: make_backend(settings, progress), cache, load_path(settings)
+    )
+
+
+def load_path(settings: Settings) -> LearningPath | None:
+    """The corpus's learning path, or None for a corpus without a roadmap (a test corpus)."""
+    from tutor.path import build_path
+    from tutor.roadmap import study_notes
+
+    roadmap = settings.corpus_dir / "roadmap.md"
+    if not roadmap.is_file():
+        return None
+    return build_path(roadmap.read_text(encoding="utf-8"), study_notes(settings.corpus_dir))

@@ -35,6 +35,7 @@ class Chunk:
     topic: str | None = None
     start_char: int = 0
     end_char: int = 0
+    topics: list[str] = field(default_factory=list)  # roadmap topic ids (tutor.tagging)
 
     @property
     def location(self) -> str:

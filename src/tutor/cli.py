@@ -207,7 +207,12 @@ def index(
     for path in paths or []:
         if not path.exists():
             raise typer.BadParameter(f"{path} does not exist.", param_hint="PATHS")
-    labels = {"chunk": "Reading and chunking", "embed": "Embedding", "write": "Writing index"}
+    labels = {
+        "chunk": "Reading and chunking",
+        "embed": "Embedding",
+        "tag": "Tagging topics",
+        "write": "Writing index",
+    }
     with Progress(
         TextColumn("{task.description:<22}"),
         BarColumn(),
@@ -236,6 +241,8 @@ def index(
         f"{len(report.removed)} removed, {report.unchanged} unchanged "
         f"({report.chunks_embedded} chunks embedded). Index: {settings.index_dir}"
     )
+    if report.tagged:
+        out.print(f"Tagged {report.tagged} fetched passages with the roadmap topic they serve.")
 
 
 def _print_answer(answer, show_sources: bool = True) -> None:
@@ -824,6 +831,136 @@ def roadmap(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")]
                 for note in group["notes"]:
                     notes.add(f"{escape(note['title'])} [dim]{escape(note['source_id'])}[/]")
     out.print(root)
+
+
+def _learner_view(settings: Settings, learner: str):
+    """The path, this learner's progress store, mastery per topic and each topic's status."""
+    from tutor.answer import load_path
+    from tutor.mastery import mastery_by_topic, status_of, what_next
+    from tutor.progress import ProgressStore
+
+    path = load_path(settings)
+    if path is None:
+        raise _fail(TutorError(f"No roadmap in {settings.corpus_dir}. Set TUTOR_CORPUS_DIR."))
+    store = ProgressStore(settings.data_dir / "progress.sqlite")
+    studied = store.studied(learner)
+    mastery = mastery_by_topic(store.quiz_results(learner), store.known(learner))
+    status = {t.id: status_of(t, mastery, studied) for t in path.topics.values()}
+    suggestion = what_next(path, mastery, studied)
+    if suggestion:
+        status[suggestion.topic.id] = "next"
+    return path, store, mastery, status, suggestion
+
+
+@app.command("path")
+def learning_path(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    dot: Annotated[bool, typer.Option("--dot", help="Print Graphviz source.")] = False,
+    learner: Annotated[
+        str | None, typer.Option(help="Whose progress to mark (default TUTOR_LEARNER).")
+    ] = None,
+    known: Annotated[
+        list[str] | None,
+        typer.Option("--known", help="Mark a topic (id, e.g. gans) as known; repeatable."),
+    ] = None,
+    forget: Annotated[
+        list[str] | None, typer.Option("--forget", help="Take back a --known mark.")
+    ] = None,
+) -> None:
+    """The learning path: the roadmap's suggested order as steps, each topic after what it
+    builds on, with your progress (mastered, studied, next) and what to learn next."""
+    settings = _settings()
+    learner = learner or settings.learner
+    path, store, *_ = _learner_view(settings, learner)
+    for topic_id, value in [(t, True) for t in known or []] + [(t, False) for t in forget or []]:
+        if topic_id not in path.topics:
+            raise typer.BadParameter(
+                f"No topic '{topic_id}'. Topics: {', '.join(path.topics)}.", param_hint="--known"
+            )
+        try:
+            store.mark_known(
+                learner, path.topics[topic_id].source_id, path.topics[topic_id].title, value
+            )
+        except TutorError as exc:
+            raise _fail(exc) from exc
+        if value:
+            err.print(
+                f"Marked {escape(path.topics[topic_id].title)} as known. Check yourself with "
+                f'`tutor ask --mode quiz "Quiz me on {escape(path.topics[topic_id].title)}"`.'
+            )
+    path, _, mastery, status, suggestion = _learner_view(settings, learner)
+    if dot:
+        print(path.dot(status))
+        return
+    if as_json:
+        data = path.to_dict()
+        for topic in data["topics"]:
+            m = mastery.get(topic["source_id"])
+            topic["status"] = status[topic["id"]]
+            topic["p_mastered"] = round(m.p_mastered, 3) if m else None
+        data["next"] = (
+            {"topic_id": suggestion.topic.id, "reason": suggestion.reason} if suggestion else None
+        )
+        print(json.dumps(data, ensure_ascii=False, indent=1))
+        return
+    from rich.tree import Tree
+
+    marks = {"mastered": "[green]✓[/]", "studied": "[cyan]•[/]", "next": "[bold yellow]→[/]"}
+    root = Tree("[bold]Learning path[/] (✓ mastered, • studied, → next)")
+    branches: dict[str, Tree] = {}
+    for topic in path.topics.values():
+        title = path.step_title(topic)
+        if title not in branches:
+            branches[title] = root.add(f"[bold]{escape(title)}[/]")
+        needs = ", ".join(topic.prerequisites)
+        branches[title].add(
+            f"{marks.get(status[topic.id], ' ')} {escape(topic.title)} [dim]{topic.id}"
+            + (f" · after {escape(needs)}" if needs else "")
+            + "[/]"
+        )
+    out.print(root)
+    if suggestion:
+        out.print(f"[bold]Next:[/] {escape(suggestion.reason)}")
+    else:
+        out.print("[bold]You have mastered every topic on the path.[/]")
+
+
+progress_app = typer.Typer(help="Export or import your progress (JSON).", no_args_is_help=True)
+app.add_typer(progress_app, name="progress")
+
+
+@progress_app.command("export")
+def progress_export(
+    learner: Annotated[str | None, typer.Option(help="Whose progress.")] = None,
+) -> None:
+    """Print your progress as JSON: studied and known topics, quiz results, feedback."""
+    from tutor.progress import ProgressStore
+
+    settings = _settings()
+    store = ProgressStore(settings.data_dir / "progress.sqlite")
+    print(json.dumps(store.export(learner or settings.learner), ensure_ascii=False, indent=1))
+
+
+@progress_app.command("import")
+def progress_import(
+    file: Annotated[Path, typer.Argument(help="A file written by `tutor progress export`.")],
+    learner: Annotated[
+        str | None, typer.Option(help="Import under this name (default: the file's).")
+    ] = None,
+) -> None:
+    """Add an exported progress file to this install; importing twice changes nothing."""
+    from tutor.progress import ProgressStore
+
+    settings = _settings()
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise _fail(TutorError(f"Cannot read {file} as JSON ({exc}).")) from exc
+    try:
+        added = ProgressStore(settings.data_dir / "progress.sqlite").import_(data, learner)
+    except TutorError as exc:
+        raise _fail(exc) from exc
+    out.print("Imported: " + ", ".join(f"{n} {kind}" for kind, n in added.items()))
 
 
 @model_app.command("prepare")

@@ -18,6 +18,7 @@ class TutorClient(Protocol):
     def stream(self, question: str, history: list[dict], **options) -> Iterator[dict]: ...
     def source(self, item_id: str) -> dict: ...
     def roadmap(self) -> list[dict]: ...
+    def learning_path(self) -> dict: ...
     def describe(self) -> dict: ...
 
 
@@ -47,6 +48,7 @@ class LocalClient:
             options.get("phase"),
             options.get("mode", "explain"),
             options.get("level", "intermediate"),
+            studied=options.get("studied"),
         ):
             if isinstance(event, Token):
                 yield {"type": "token", "text": event.text}
@@ -67,6 +69,14 @@ class LocalClient:
 
         path = self.settings.corpus_dir / "roadmap.md"
         return roadmap_tree(path.read_text(encoding="utf-8"), study_notes(self.settings.corpus_dir))
+
+    def learning_path(self) -> dict:
+        from tutor.answer import load_path
+
+        path = load_path(self.settings)
+        if path is None:
+            raise TutorError(f"No roadmap in {self.settings.corpus_dir}; set TUTOR_CORPUS_DIR.")
+        return path.to_dict()
 
     def describe(self) -> dict:
         return {
@@ -148,6 +158,9 @@ class HttpClient:
 
     def roadmap(self) -> list[dict]:
         return self._get("/v1/roadmap")
+
+    def learning_path(self) -> dict:
+        return self._get("/v1/path")
 
     def describe(self) -> dict:
         import httpx

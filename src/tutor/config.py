@@ -114,6 +114,22 @@ class Settings(BaseSettings):
         le=1.0,
         description="When abstaining, roadmap topics above this similarity are suggested.",
     )
+    tag_min_similarity: float = Field(
+        0.2,
+        ge=-1.0,
+        le=1.0,
+        description="A fetched passage is tagged with its closest roadmap topic above this "
+        "cosine (chosen on evals/datasets/topic_tags.jsonl).",
+    )
+    tag_min_gap: float = Field(
+        0.16,
+        ge=0.0,
+        le=2.0,
+        description="...and only when that topic is this much closer than the runner-up.",
+    )
+    tag_restrict_to_catalog: bool = Field(
+        False, description="Tag passages only with topics the catalog lists for their resource."
+    )
     near_duplicate_jaccard: float = Field(0.8, ge=0.0, le=1.0)
     prompt_canary: str | None = Field(
         None,
@@ -199,3 +215,8 @@ class Settings(BaseSettings):
     @property
     def models_dir(self) -> Path:
         return self.data_dir / "models"
+
+    def tag_rules(self):
+        from tutor.tagging import TagRules
+
+        return TagRules(self.tag_min_similarity, self.tag_min_gap, self.tag_restrict_to_catalog)

@@ -54,6 +54,7 @@ class Resource:
     author: str = ""
     description: str = ""
     fetch: FetchSpec | None = None
+    every_page: str | None = None  # a topic every page serves (tool docs: FastAPI's)
 
 
 def load_catalog(corpus_dir: Path) -> list[Resource]:
@@ -87,6 +88,7 @@ def load_catalog(corpus_dir: Path) -> list[Resource]:
                 author=entry.get("author", ""),
                 description=entry.get("description", ""),
                 fetch=fetch,
+                every_page=entry.get("every_page"),
             )
         )
     return resources

@@ -35,6 +35,8 @@ from tutor.config import Settings
 from tutor.errors import IndexMismatchError, IndexMissingError, TutorError
 from tutor.fetch import resource_metadata, resources_dir
 from tutor.ingest import SkippedFile, SourceFile, UnreadableFile, discover, load_document
+from tutor.roadmap import study_notes
+from tutor.tagging import catalog_by_id, tag_resource_chunks
 
 FORMAT_VERSION = 1
 # (stage, done, total): stages are "scan", "chunk", "embed", "write"
@@ -54,6 +56,7 @@ class BuildReport:
     rebuilt_from_scratch_because: str | None = None
     cleaned_unfinished_builds: int = 0
     seconds: float = 0.0
+    tagged: int = 0  # fetched passages tagged with a roadmap topic
 
 
 @dataclass
@@ -267,7 +270,9 @@ def _fill_build(settings, extra_paths, embedder, progress, rebuild, report, stag
     unchanged_roots = previous is not None and previous.get("extra_paths") == [
         str(p) for p in extra
     ]
-    if unchanged_roots and not (report.added or report.changed or report.removed):
+    rules = settings.tag_rules().describe()
+    same_tags = previous is not None and previous.get("tagging", {}).get("rules") == rules
+    if unchanged_roots and same_tags and not (report.added or report.changed or report.removed):
         report.chunks = len(kept_rows)
         return report  # nothing to do: the current index is up to date
 
@@ -293,6 +298,15 @@ def _fill_build(settings, extra_paths, embedder, progress, rebuild, report, stag
         [old_vectors[kept_rows] if kept_rows else np.zeros((0, dim), np.float32), new_vectors]
     ).astype(np.float32)
     report.chunks = len(chunks)
+    progress("tag", 0, 1)
+    report.tagged = tag_resource_chunks(
+        chunks,
+        vectors,
+        catalog_by_id(settings.corpus_dir),
+        study_notes(settings.corpus_dir),
+        settings.tag_rules(),
+    )
+    progress("tag", 1, 1)
 
     manifest = {
         "format_version": FORMAT_VERSION,
@@ -303,6 +317,7 @@ def _fill_build(settings, extra_paths, embedder, progress, rebuild, report, stag
         "chunk_count": len(chunks),
         "extra_paths": [str(p) for p in extra],
         "sources": dict(sorted(source_hashes.items())),
+        "tagging": {"rules": rules, "tagged": report.tagged},
     }
     progress("write", 0, 1)
     _write_and_swap(settings, staging, manifest, chunks, vectors)

@@ -23,6 +23,10 @@ CREATE TABLE IF NOT EXISTS quiz (
     id INTEGER PRIMARY KEY, learner TEXT NOT NULL, topic_id TEXT, question TEXT NOT NULL,
     answer TEXT NOT NULL, grade TEXT, feedback TEXT NOT NULL, at REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS known (
+    learner TEXT NOT NULL, topic_id TEXT NOT NULL, title TEXT NOT NULL, at REAL NOT NULL,
+    PRIMARY KEY (learner, topic_id)
+);
 CREATE TABLE IF NOT EXISTS feedback (
     id INTEGER PRIMARY KEY, learner TEXT NOT NULL, question TEXT NOT NULL, answer TEXT NOT NULL,
     rating INTEGER NOT NULL CHECK (rating IN (-1, 1)), comment TEXT, mode TEXT,
@@ -100,6 +104,26 @@ class ProgressStore:
             ),
         )
 
+    def mark_known(self, learner: str, topic_id: str, title: str, known: bool = True) -> None:
+        """The learner says they know a topic already (it counts as mastered), or takes it back."""
+        if known:
+            self._write(
+                "INSERT OR REPLACE INTO known VALUES (?, ?, ?, ?)",
+                (learner, topic_id, title, time.time()),
+            )
+        else:
+            self._write("DELETE FROM known WHERE learner = ? AND topic_id = ?", (learner, topic_id))
+
+    def known(self, learner: str) -> set[str]:
+        rows = self.db.execute("SELECT topic_id FROM known WHERE learner = ?", (learner,))
+        return {r[0] for r in rows.fetchall()}
+
+    def quiz_results(self, learner: str) -> list[dict]:
+        rows = self.db.execute(
+            "SELECT topic_id, grade FROM quiz WHERE learner = ? ORDER BY at", (learner,)
+        )
+        return [{"topic_id": t, "grade": g} for t, g in rows.fetchall()]
+
     def studied(self, learner: str) -> dict[str, str]:
         rows = self.db.execute(
             "SELECT topic_id, title FROM studied WHERE learner = ? ORDER BY at", (learner,)
@@ -127,8 +151,48 @@ class ProgressStore:
                 "SELECT topic_id, question, answer, grade, feedback, at FROM quiz "
                 "WHERE learner = ? ORDER BY at"
             ),
+            "known": rows("SELECT topic_id, title, at FROM known WHERE learner = ? ORDER BY at"),
             "feedback": feedback,
         }
+
+    def import_(self, data: dict, learner: str | None = None) -> dict[str, int]:
+        """Add an export's records (under `learner`, or the name it was exported with).
+        Records already here are not doubled, so importing twice changes nothing; it is
+        all or nothing. Returns how many records of each kind were added."""
+        learner = learner or data.get("learner")
+        if not isinstance(data, dict) or not learner:
+            raise TutorError("This is not a progress export: it has no learner name.")
+        tables = {
+            "studied": ("topic_id", "title", "at"),
+            "known": ("topic_id", "title", "at"),
+            "quiz": ("topic_id", "question", "answer", "grade", "feedback", "at"),
+            "feedback": ("question", "answer", "rating", "comment", "mode", "citations", "at"),
+        }
+        added = {}
+        try:
+            with self.db:
+                for table, columns in tables.items():
+                    before = self.db.total_changes
+                    for record in data.get(table) or []:
+                        values = [record.get(c) for c in columns]
+                        if table == "feedback":
+                            values[5] = json.dumps(values[5] or [])
+                        self._insert_new(table, ("learner", *columns), (learner, *values))
+                    added[table] = self.db.total_changes - before
+        except (sqlite3.DatabaseError, AttributeError, TypeError) as exc:
+            raise TutorError(
+                f"The progress file could not be imported ({exc}); nothing was changed."
+            ) from exc
+        return added
+
+    def _insert_new(self, table: str, columns: tuple, values: tuple) -> None:
+        """Insert a row unless one with the same values is there already."""
+        match = " AND ".join(f"{c} IS ?" for c in columns)
+        if self.db.execute(f"SELECT 1 FROM {table} WHERE {match}", values).fetchone():
+            return
+        marks = ", ".join("?" * len(columns))
+        verb = "INSERT OR REPLACE" if table in ("studied", "known") else "INSERT"
+        self.db.execute(f"{verb} INTO {table} ({', '.join(columns)}) VALUES ({marks})", values)
 
 
 _GRADE = re.compile(r"\b(partly correct|partially correct|incorrect|not correct|correct)\b", re.I)
@@ -166,8 +230,3 @@ def topics_in_order(tree: list[dict]) -> list[dict]:
                     }
                 )
     return ordered
-
-
-def next_topic(tree: list[dict], studied: dict[str, str]) -> dict | None:
-    """The first topic in roadmap order that the learner has not studied yet."""
-    return next((t for t in topics_in_order(tree) if t["source_id"] not in studied), None)

@@ -33,6 +33,7 @@ class Hit:
             "phase": self.chunk.phase,
             "section": self.chunk.section,
             "topic": self.chunk.topic,
+            "topics": self.chunk.topics,
             "start_char": self.chunk.start_char,
             "end_char": self.chunk.end_char,
             "score": round(self.score, 5),

@@ -143,6 +143,8 @@ class NoteRef:
     title: str
     phase: int | str | None
     section: str | None
+    topic_id: str = ""  # the file stem, as other notes' prerequisites name it
+    prerequisites: list[str] = field(default_factory=list)
 
 
 def study_notes(corpus_dir) -> list[NoteRef]:
@@ -161,15 +163,20 @@ def study_notes(corpus_dir) -> list[NoteRef]:
                 str(meta.get("title", path.stem)),
                 meta.get("phase"),
                 meta.get("section"),
+                path.stem,
+                [str(p) for p in meta.get("prerequisites") or []],
             )
         )
     return notes
 
 
 def roadmap_tree(text: str, notes: list[NoteRef]) -> list[dict]:
-    """The roadmap as plain data: phases -> sections -> topics, resources, practice, notes."""
+    """The roadmap as plain data: phases -> sections -> topics, resources, practice, notes.
+    The phases 1-6, then "other" (the Other Topics); the suggested order is the path's."""
     tree = []
     for phase in parse_roadmap(text):
+        if phase.number is None:
+            continue  # the suggested order is not a phase: see tutor.path
 
         def notes_for(section_title: str | None, phase=phase) -> list[dict]:
             return [

@@ -53,6 +53,13 @@ class AskRequest(BaseModel):
     mode: Mode = "explain"
     level: Level = "intermediate"
     stream: bool = Field(False, description="Server-Sent Events: token events, then `done`.")
+    studied: list[Annotated[str, Field(max_length=300)]] | None = Field(
+        None,
+        max_length=500,
+        description="Topics the learner has studied (topic ids such as `gans`, or note ids "
+        "such as `notes/phase-3/gans.md`), so the answer's placement names the prerequisites "
+        "not studied yet.",
+    )
 
 
 class SearchRequest(BaseModel):
@@ -75,6 +82,26 @@ class CitationOut(BaseModel):
     inferred: bool
 
 
+class PrerequisiteOut(BaseModel):
+    topic_id: str
+    title: str
+    source_id: str
+
+
+class PlacementOut(BaseModel):
+    topic_id: str = Field(description="The roadmap topic the answer is about.")
+    title: str
+    source_id: str = Field(description="The topic's study note.")
+    phase: int | str | None
+    section: str | None
+    step: int | None = Field(description="Its step in the suggested learning order.")
+    where: str = Field(description='In words: "Phase 3, ... (step 4 of 8: ...)".')
+    prerequisites: list[PrerequisiteOut]
+    missing_prerequisites: list[PrerequisiteOut] = Field(
+        description="Prerequisites not in the request's `studied` (empty without it)."
+    )
+
+
 class AnswerOut(BaseModel):
     question: str
     query: str
@@ -92,6 +119,7 @@ class AnswerOut(BaseModel):
     model_id: str | None = None
     mode: str = "explain"
     level: str = "intermediate"
+    placement: PlacementOut | None = None
 
 
 class HitOut(BaseModel):
@@ -103,6 +131,7 @@ class HitOut(BaseModel):
     phase: int | str | None
     section: str | None
     topic: str | None
+    topics: list[str] = Field([], description="Roadmap topic ids a fetched passage serves.")
     start_char: int
     end_char: int
     score: float

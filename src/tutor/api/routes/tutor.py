@@ -37,7 +37,15 @@ async def ask(body: AskRequest, request: Request, service: ServiceDep, tutor: An
     history = [Turn(t.role, t.content) for t in body.history]
 
     def events():
-        return tutor.stream(body.question, history, body.top_k, body.phase, body.mode, body.level)
+        return tutor.stream(
+            body.question,
+            history,
+            body.top_k,
+            body.phase,
+            body.mode,
+            body.level,
+            studied=body.studied,
+        )
 
     metrics = request.app.state.metrics
     if body.stream or "text/event-stream" in request.headers.get("accept", ""):
@@ -66,3 +74,17 @@ async def roadmap(service: ServiceDep) -> list[dict]:
     if not path.is_file():
         raise ApiError(503, "The roadmap file is missing; set TUTOR_CORPUS_DIR.")
     return roadmap_tree(path.read_text(encoding="utf-8"), study_notes(service.settings.corpus_dir))
+
+
+@router.get("/path")
+async def learning_path(service: ServiceDep) -> dict:
+    """The suggested learning order as a prerequisite graph: its steps (with the phases
+    and sections each covers), every topic in path order with its direct prerequisites,
+    and the edges between topics (implied ones left out). Learners' progress stays on
+    their machine: mark it up client-side."""
+    from tutor.answer import load_path
+
+    path = load_path(service.settings)
+    if path is None:
+        raise ApiError(503, "The roadmap file is missing; set TUTOR_CORPUS_DIR.")
+    return path.to_dict()
