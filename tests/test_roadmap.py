@@ -71,6 +71,8 @@ def test_cli_roadmap_prints_the_tree_and_json():
     assert shown.returncode == 0
     assert "Phase 3: Introduction to Generative AI" in shown.stdout
     assert "notes/phase-3/gans.md" in shown.stdout
+    assert "Phase other" not in shown.stdout and "└── Other Topics" in shown.stdout
+    assert "Suggested order: 1. Math & Python -> 2. ML Basics" in shown.stdout
     data = json.loads(
         subprocess.run(
             [sys.executable, "-m", "tutor.cli", "roadmap", "--json"],

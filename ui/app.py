@@ -15,7 +15,7 @@ import streamlit as st
 from tutor.client import make_client
 from tutor.config import Settings
 from tutor.errors import TutorError
-from tutor.mastery import mastery_by_topic, status_of, what_next
+from tutor.mastery import learner_progress
 from tutor.path import LearningPath
 from tutor.place import describe
 from tutor.progress import ProgressStore, topics_in_order
@@ -61,16 +61,9 @@ def _path() -> LearningPath:
 
 
 def _progress():
-    """What the learner has studied, their mastery per topic (by note id), each topic's
-    status on the path (mastered, studied, next, new) and the suggestion for what's next."""
-    path = _path()
-    studied = store.studied(learner)
-    mastery = mastery_by_topic(store.quiz_results(learner), store.known(learner))
-    status = {t.id: status_of(t, mastery, studied) for t in path.topics.values()}
-    suggestion = what_next(path, mastery, studied)
-    if suggestion:
-        status[suggestion.topic.id] = "next"
-    return studied, mastery, status, suggestion
+    """The learner's standing on the path: studied, mastery, each topic's status, next."""
+    standing = learner_progress(_path(), store, learner)
+    return standing.studied, standing.mastery, standing.status, standing.suggestion
 
 
 def _topic_state(topic) -> dict:
@@ -156,11 +149,15 @@ def _record_progress(answer: dict, question: str, history: list[dict], grading: 
 def _placement(place: dict, index: int) -> None:
     """A line under the answer: where its topic sits on the roadmap, and a button to each
     prerequisite not studied yet."""
-    st.caption(describe(place))
-    path = _path()
-    for i, missing in enumerate(place.get("missing_prerequisites") or []):
-        topic = path.topics.get(missing["topic_id"])
-        if topic and st.button(f"Study {topic.title} first", key=f"pre-{index}-{i}"):
+    st.caption(describe(place, note_ids=False))
+    try:
+        path = _path()
+    except TutorError:  # the API went away since the answer: the line above still stands
+        return
+    missing = [path.topics[m["topic_id"]] for m in place.get("missing_prerequisites") or []]
+    for col, topic in zip(st.columns(len(missing)) if missing else [], missing, strict=True):
+        label = f"Study {topic.title.split(':')[0]} first"
+        if col.button(label, key=f"pre-{index}-{topic.id}", use_container_width=True):
             state.topic = _topic_state(topic)
             st.rerun()
 
@@ -248,7 +245,10 @@ def _sidebar(tree: list[dict]) -> None:
         )
         st.selectbox("Level", LEVELS, index=1, key="level")
         st.radio("View", ["Chat", "Learning path"], key="view", horizontal=True)
-        studied, _, status, suggestion = _progress()
+        try:
+            studied, _, status, suggestion = _progress()
+        except TutorError:  # the API is down: the page says so once, above the chat
+            studied, status, suggestion = store.studied(learner), {}, None
         topics = topics_in_order(tree)
         mastered = sum(v == "mastered" for v in status.values())
         st.progress(
@@ -259,7 +259,7 @@ def _sidebar(tree: list[dict]) -> None:
             if suggestion:
                 state.topic = _topic_state(suggestion.topic)
                 state.next_reason = suggestion.reason
-            else:
+            elif status:  # else the path could not load, and the page says why
                 st.success("You have mastered every topic on the roadmap.")
         st.subheader("Roadmap")
         for phase in tree:

@@ -259,16 +259,39 @@ def _print_answer(answer, show_sources: bool = True) -> None:
                 f"{escape(link)}{note}",
                 highlight=False,
             )
+    if answer.placement and show_sources:
+        from tutor.place import describe
+
+        out.print(f"[dim]{escape(describe(answer.placement))}[/]", highlight=False)
+
+
+def _studied(settings: Settings) -> list[str] | None:
+    """The learner's studied and known topics (note ids), so an answer can say which of its
+    prerequisites are not studied yet; None when the progress database cannot be read."""
+    from tutor.progress import ProgressStore
+
+    try:
+        store = ProgressStore(settings.data_dir / "progress.sqlite")
+        return sorted(store.studied(settings.learner)) + sorted(store.known(settings.learner))
+    except TutorError:
+        return None
 
 
 def _stream_answer(
-    tutor, question: str, history=(), top_k=None, phase=None, mode="explain", level="intermediate"
+    tutor,
+    question: str,
+    history=(),
+    top_k=None,
+    phase=None,
+    mode="explain",
+    level="intermediate",
+    studied=None,
 ):
     from tutor.answer import Done, Token
 
     answer = None
     streamed = []
-    for event in tutor.stream(question, history, top_k, phase, mode, level):
+    for event in tutor.stream(question, history, top_k, phase, mode, level, studied=studied):
         if isinstance(event, Token):
             streamed.append(event.text)
             out.print(event.text, end="", highlight=False, markup=False)
@@ -299,11 +322,14 @@ def ask(
         validate_question(question)
         validate_mode(mode, level)
         tutor = _open_tutor(settings)
+        studied = _studied(settings)
         if as_json:
-            answer = tutor.ask(question, top_k=top_k, phase=_phase(phase), mode=mode, level=level)
+            answer = tutor.ask(
+                question, top_k=top_k, phase=_phase(phase), mode=mode, level=level, studied=studied
+            )
             print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=1))
             return
-        answer = _stream_answer(tutor, question, (), top_k, _phase(phase), mode, level)
+        answer = _stream_answer(tutor, question, (), top_k, _phase(phase), mode, level, studied)
         _print_answer(answer)
     except TutorError as exc:
         raise _fail(exc) from exc
@@ -373,6 +399,7 @@ def chat(
         tutor = _open_tutor(settings)
     except TutorError as exc:
         raise _fail(exc) from exc
+    studied = _studied(settings)
     out.print("Ask about the Generative AI roadmap. Commands: /reset, /quit (or Ctrl-D).")
     history: list[Turn] = []
     while True:
@@ -391,7 +418,9 @@ def chat(
             continue
         out.print("[bold blue]tutor>[/] ", end="")
         try:
-            answer = _stream_answer(tutor, question, history, top_k, _phase(phase), mode, level)
+            answer = _stream_answer(
+                tutor, question, history, top_k, _phase(phase), mode, level, studied
+            )
         except BadInputError as exc:
             err.print(f"[red]{escape(str(exc))}[/]")
             continue
@@ -739,13 +768,28 @@ def fetch(
         Path | None,
         typer.Option(
             "--from",
-            help="Copy from a local mirror laid out as DIR/<slug>/<path> instead of downloading.",
+            help="Copy from a local mirror laid out as DIR/<slug>/<path> instead of downloading "
+            "(default: TUTOR_RESOURCES_FROM).",
         ),
     ] = None,
     list_only: Annotated[bool, typer.Option("--list", help="List the catalog and exit.")] = False,
+    if_missing: Annotated[
+        bool,
+        typer.Option(
+            "--if-missing",
+            help="Only what is not fetched yet; with no network and no mirror, say so and "
+            "exit 0 (what `make run` does).",
+        ),
+    ] = False,
 ) -> None:
     """Fetch the roadmap's openly licensed resources into the data directory (resumable)."""
-    from tutor.fetch import fetch_resources, load_catalog, resources_dir
+    from tutor.fetch import (
+        fetch_resources,
+        load_catalog,
+        missing_resources,
+        network_reachable,
+        resources_dir,
+    )
 
     settings = _settings()
     try:
@@ -761,8 +805,28 @@ def fetch(
                 highlight=False,
             )
         return
+    from_dir = from_dir or settings.resources_from
     if from_dir is not None and not from_dir.is_dir():
         raise typer.BadParameter(f"{from_dir} is not a folder.", param_hint="--from")
+    if if_missing:
+        missing = missing_resources(catalog, settings.data_dir)
+        if not missing:
+            out.print("The linked resources are fetched already.")
+            return
+        if from_dir is None and not network_reachable(settings.fetch_base_url):
+            out.print(
+                f"No network and no TUTOR_RESOURCES_FROM: starting with the roadmap and study "
+                f"notes only. Add the {len(missing)} linked resources later with "
+                "`tutor fetch && tutor index` (or `TUTOR_RESOURCES_FROM=DIR make run`)."
+            )
+            return
+        ids = [r.id for r in missing]
+        files = sum(len(r.fetch.files) for r in missing)
+        out.print(
+            f"Fetching {len(missing)} openly licensed resources ({files} files of text, about "
+            f"11 MB) from {from_dir or 'GitHub at pinned commits'}; indexing them next takes "
+            "about 10-20 minutes on 2 CPU cores, once."
+        )
     with Progress(
         TextColumn("{task.description:<28}"),
         BarColumn(),
@@ -831,25 +895,24 @@ def roadmap(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")]
                 for note in group["notes"]:
                     notes.add(f"{escape(note['title'])} [dim]{escape(note['source_id'])}[/]")
     out.print(root)
+    from tutor.path import parse_steps
+
+    if steps := parse_steps(path.read_text(encoding="utf-8")):
+        order = " -> ".join(f"{s.number}. {s.title}" for s in steps)
+        out.print(f"[bold]Suggested order:[/] {escape(order)} [dim](`tutor path` maps it)[/]")
 
 
 def _learner_view(settings: Settings, learner: str):
-    """The path, this learner's progress store, mastery per topic and each topic's status."""
+    """The path, this learner's progress store and their standing on the path."""
     from tutor.answer import load_path
-    from tutor.mastery import mastery_by_topic, status_of, what_next
+    from tutor.mastery import learner_progress
     from tutor.progress import ProgressStore
 
     path = load_path(settings)
     if path is None:
         raise _fail(TutorError(f"No roadmap in {settings.corpus_dir}. Set TUTOR_CORPUS_DIR."))
     store = ProgressStore(settings.data_dir / "progress.sqlite")
-    studied = store.studied(learner)
-    mastery = mastery_by_topic(store.quiz_results(learner), store.known(learner))
-    status = {t.id: status_of(t, mastery, studied) for t in path.topics.values()}
-    suggestion = what_next(path, mastery, studied)
-    if suggestion:
-        status[suggestion.topic.id] = "next"
-    return path, store, mastery, status, suggestion
+    return path, store, learner_progress(path, store, learner)
 
 
 @app.command("path")
@@ -871,7 +934,7 @@ def learning_path(
     builds on, with your progress (mastered, studied, next) and what to learn next."""
     settings = _settings()
     learner = learner or settings.learner
-    path, store, *_ = _learner_view(settings, learner)
+    path, store, _ = _learner_view(settings, learner)
     for topic_id, value in [(t, True) for t in known or []] + [(t, False) for t in forget or []]:
         if topic_id not in path.topics:
             raise typer.BadParameter(
@@ -888,7 +951,8 @@ def learning_path(
                 f"Marked {escape(path.topics[topic_id].title)} as known. Check yourself with "
                 f'`tutor ask --mode quiz "Quiz me on {escape(path.topics[topic_id].title)}"`.'
             )
-    path, _, mastery, status, suggestion = _learner_view(settings, learner)
+    path, _, standing = _learner_view(settings, learner)
+    mastery, status, suggestion = standing.mastery, standing.status, standing.suggestion
     if dot:
         print(path.dot(status))
         return

@@ -181,6 +181,11 @@ class Settings(BaseSettings):
     vllm_port: int = Field(8001, ge=1, le=65535)
     vllm_gpu_memory_utilization: float = Field(0.85, gt=0.0, le=1.0)
 
+    resources_from: Path | None = Field(
+        None,
+        description="A local mirror of the linked resources (DIR/<slug>/<path>) that "
+        "`tutor fetch` and `make run` copy from instead of downloading.",
+    )
     fetch_base_url: str = Field(
         "https://raw.githubusercontent.com",
         description="Where `tutor fetch` downloads files: {base}/{repo}/{commit}/{path}.",

@@ -13,6 +13,10 @@ class BadInputError(TutorError):
     exit_code = 2
 
 
+class PromptTooLongError(BadInputError):
+    """The question (with its conversation and passages) is longer than the model can read."""
+
+
 class IndexMissingError(TutorError):
     pass
 

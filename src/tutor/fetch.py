@@ -172,6 +172,32 @@ def _write_source(dest: Path, resource: Resource, method: str, origin: str, comp
     (dest / SOURCE_FILE).write_text(json.dumps(record, indent=1))
 
 
+def missing_resources(catalog: list[Resource], data_dir: Path) -> list[Resource]:
+    """The fetchable resources not (completely) fetched into `data_dir` yet."""
+    missing = []
+    for resource in catalog:
+        if not resource.fetch:
+            continue
+        try:
+            record = json.loads((resources_dir(data_dir) / resource.id / SOURCE_FILE).read_text())
+        except (OSError, ValueError):
+            record = {}
+        if not record.get("complete") or record.get("commit") != resource.fetch.commit:
+            missing.append(resource)
+    return missing
+
+
+def network_reachable(base_url: str, timeout_s: float = 5.0) -> bool:
+    """Whether `base_url`'s server answers at all (any HTTP status counts)."""
+    try:
+        urllib.request.urlopen(base_url, timeout=timeout_s).close()  # noqa: S310
+    except urllib.error.HTTPError:
+        return True  # it answered
+    except (urllib.error.URLError, OSError):
+        return False
+    return True
+
+
 def fetch_resources(
     catalog: list[Resource],
     data_dir: Path,

@@ -96,3 +96,22 @@ def what_next(path: LearningPath, mastery: dict[str, Mastery], studied) -> Sugge
             why += "; you have read it, so take its quiz to mark it mastered"
         return Suggestion(topic, f"{topic.title} is next in {where}: {why}.")
     return None
+
+
+@dataclass
+class LearnerProgress:
+    studied: dict[str, str]  # note id -> title
+    mastery: dict[str, Mastery]  # by note id
+    status: dict[str, str]  # topic id -> mastered, studied, next or new
+    suggestion: Suggestion | None
+
+
+def learner_progress(path: LearningPath, store, learner: str) -> LearnerProgress:
+    """One learner's standing on the path, from their progress store."""
+    studied = store.studied(learner)
+    mastery = mastery_by_topic(store.quiz_results(learner), store.known(learner))
+    status = {t.id: status_of(t, mastery, studied) for t in path.topics.values()}
+    suggestion = what_next(path, mastery, studied)
+    if suggestion:
+        status[suggestion.topic.id] = "next"
+    return LearnerProgress(studied, mastery, status, suggestion)

@@ -63,13 +63,16 @@ def with_missing(place: dict | None, studied: Collection[str] | None) -> dict | 
     return place | {"missing_prerequisites": missing}
 
 
-def describe(place: dict | None) -> str:
-    """One line for a person: where the answer sits, and what to study first."""
+def describe(place: dict | None, note_ids: bool = True) -> str:
+    """One line for a person: where the answer sits, and what to study first (with each
+    note's id, for a terminal, unless `note_ids` is false)."""
     if not place:
         return ""
     line = f"On the roadmap: {place['title']}, {place['where']}."
     missing = place.get("missing_prerequisites") or []
     if missing:
-        names = ", ".join(f"{p['title']} ({p['source_id']})" for p in missing)
+        names = ", ".join(
+            f"{p['title']} ({p['source_id']})" if note_ids else p["title"] for p in missing
+        )
         line += f" It builds on what you have not studied yet: {names}."
     return line

@@ -130,6 +130,7 @@ async def openai_sse(
                     "length" if answer.truncated else "stop",
                     citations=[c.__dict__ for c in answer.citations],
                     abstained=answer.abstained,
+                    placement=answer.placement,
                     usage=usage(answer),
                 )
     except Exception as exc:

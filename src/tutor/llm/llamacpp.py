@@ -8,7 +8,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-from tutor.errors import LLMUnavailableError, ModelMissingError
+from tutor.errors import LLMUnavailableError, ModelMissingError, PromptTooLongError
 from tutor.llm.base import NO_WORDS, YES_WORDS, LLMBackend, Message
 from tutor.models import HubModel
 
@@ -146,8 +146,10 @@ class LlamaCppBackend(LLMBackend):
                         completion_tokens += 1
                         yield piece
             except ValueError as exc:  # llama.cpp reports context overflow as ValueError
-                raise LLMUnavailableError(
-                    f"The prompt does not fit the model's context: {exc}. Ask a shorter question "
-                    "or lower TUTOR_TOP_K."
+                # Only the asker's text can grow without bound (passages and history are
+                # capped), so it is theirs to shorten: a bad request, not an outage.
+                raise PromptTooLongError(
+                    f"The question and conversation are too long for the model to read ({exc}). "
+                    "Ask a shorter question or start a new conversation."
                 ) from exc
             self.last_stats.completion_tokens = completion_tokens

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from tutor.errors import LLMUnavailableError
+from tutor.errors import LLMUnavailableError, PromptTooLongError, TutorError
 from tutor.llm.base import LLMBackend, Message, yes_share
 
 
@@ -45,9 +45,14 @@ class OpenAICompatBackend(LLMBackend):
         text = (choice.message.content or "").strip().lower()
         return 1.0 if text.startswith("yes") else 0.0
 
-    def _unavailable(self, exc: Exception) -> LLMUnavailableError:
+    def _unavailable(self, exc: Exception) -> TutorError:
         import openai
 
+        if isinstance(exc, openai.BadRequestError) and "context" in str(exc).lower():
+            return PromptTooLongError(
+                "The question and conversation are too long for the model to read (the LLM "
+                "server said so). Ask a shorter question or start a new conversation."
+            )
         if isinstance(exc, openai.APIStatusError):
             return LLMUnavailableError(
                 f"The LLM server at {self.base_url} answered HTTP {exc.status_code} for model "

@@ -79,6 +79,7 @@ async def chat_completions(
         "usage": usage(answer),
         "citations": [c.__dict__ for c in answer.citations],
         "abstained": answer.abstained,
+        "placement": answer.placement,
     }
 
 
