@@ -67,8 +67,8 @@ def test_the_order_puts_every_prerequisite_first_and_agrees_with_the_steps(path)
     assert late_prerequisites(path) == []
     # The other topics follow the step that holds their latest prerequisite.
     assert path.topics["adversarial-prompting"].after_step == 6
-    assert path.placement(path.topics["rlhf"]) == "Other topics (after step 6 of 8)"
-    assert path.placement(path.topics["gpt-bert-llama"]) == (
+    assert path.where(path.topics["rlhf"]) == "Other topics (after step 6 of 8)"
+    assert path.where(path.topics["gpt-bert-llama"]) == (
         "Phase 3, Transformers & Large Language Models (step 4 of 8: Transformers & LLMs)"
     )
 

@@ -324,7 +324,7 @@ def _path_view() -> None:
     )
     topic = path.topics[chosen]
     m = mastery.get(topic.source_id)
-    st.caption(f"{path.placement(topic)}; " + (m.summary() if m else "no quiz answers yet"))
+    st.caption(f"{path.where(topic)}; " + (m.summary() if m else "no quiz answers yet"))
     cols = st.columns(2)
     if m and m.known:
         if cols[0].button("Take back “I know this”"):

@@ -151,7 +151,7 @@ class LearningPath:
             return f"Other topics (after step {topic.after_step})"
         return f"Step {topic.step}: {self.steps[topic.step - 1].title}"
 
-    def placement(self, topic: Topic) -> str:
+    def where(self, topic: Topic) -> str:
         """Where a topic sits, in words: "Phase 3, Transformers & Large Language Models
         (step 4 of 8: Transformers & LLMs)"."""
         if topic.step is None:

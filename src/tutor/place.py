@@ -44,7 +44,7 @@ def placement(topic_id: str, path: LearningPath) -> dict:
         "phase": topic.phase,
         "section": topic.section,
         "step": topic.step,
-        "where": path.placement(topic),
+        "where": path.where(topic),
         "prerequisites": [
             {"topic_id": p, "title": path.topics[p].title, "source_id": path.topics[p].source_id}
             for p in topic.prerequisites
