@@ -8,7 +8,8 @@ is matched to the sections it names, by words:
 1. a section whose title shares words with a step belongs to the step sharing the most;
 2. otherwise, one whose topic list does (Core Concepts lists GANs, VAEs, diffusion);
 3. otherwise, the step most of its phase's sections went to;
-4. a phase with no match at all (Stay Updated) takes the next step not yet used.
+4. a phase with no section matched takes the step its title names, else the next step
+   not yet used (Stay Updated -> Continuous Learning).
 
 The three "Other topics" have no step: each comes right after the step that holds its
 latest prerequisite. Within a step, topics follow their prerequisites, then roadmap order.
