@@ -825,7 +825,7 @@ def fetch(
         out.print(
             f"Fetching {len(missing)} openly licensed resources ({files} files of text, about "
             f"11 MB) from {from_dir or 'GitHub at pinned commits'}; indexing them next takes "
-            "about 10-20 minutes on 2 CPU cores, once."
+            "about 6-10 minutes on 2 CPU cores, once."
         )
     with Progress(
         TextColumn("{task.description:<28}"),
