@@ -87,7 +87,7 @@ def what_next(path: LearningPath, mastery: dict[str, Mastery], studied) -> Sugge
         titles = [path.topics[p].title for p in topic.prerequisites]
         where = path.step_title(topic)
         if m.answers:
-            why = f"you studied it but {m.summary()} do not show mastery yet: quiz yourself again"
+            why = f"your quiz results ({m.summary()}) do not show mastery yet: try its quiz again"
         elif titles:
             why = f"you have mastered what it builds on ({', '.join(titles)})"
         else:
