@@ -15,7 +15,7 @@ import streamlit as st
 from tutor.client import make_client
 from tutor.config import Settings
 from tutor.errors import TutorError
-from tutor.mastery import learner_progress
+from tutor.mastery import LearnerProgress, learner_progress
 from tutor.path import LearningPath
 from tutor.place import describe
 from tutor.progress import ProgressStore, topics_in_order
@@ -60,10 +60,9 @@ def _path() -> LearningPath:
     return state.path
 
 
-def _progress():
+def _progress() -> LearnerProgress:
     """The learner's standing on the path: studied, mastery, each topic's status, next."""
-    standing = learner_progress(_path(), store, learner)
-    return standing.studied, standing.mastery, standing.status, standing.suggestion
+    return learner_progress(_path(), store, learner)
 
 
 def _topic_state(topic) -> dict:
@@ -98,7 +97,7 @@ def _ask(question: str) -> None:
             level=state.get("level", "intermediate"),
             top_k=state.get("top_k"),
             phase=(state.topic or {}).get("phase"),
-            studied=sorted(store.studied(learner)) + sorted(store.known(learner)),
+            studied=store.studied_or_known(learner),
         ):
             if event["type"] == "token":
                 yield event["text"]
@@ -246,9 +245,10 @@ def _sidebar(tree: list[dict]) -> None:
         st.selectbox("Level", LEVELS, index=1, key="level")
         st.radio("View", ["Chat", "Learning path"], key="view", horizontal=True)
         try:
-            studied, _, status, suggestion = _progress()
+            standing = _progress()
         except TutorError:  # the API is down: the page says so once, above the chat
-            studied, status, suggestion = store.studied(learner), {}, None
+            standing = LearnerProgress(store.studied(learner), {}, {}, None)
+        studied, status, suggestion = standing.studied, standing.status, standing.suggestion
         topics = topics_in_order(tree)
         mastered = sum(v == "mastered" for v in status.values())
         st.progress(
@@ -299,7 +299,8 @@ def _path_view() -> None:
     """The learning path as a graph: steps of the suggested order, each topic after what
     it builds on, coloured by progress; and marking a topic as known."""
     path = _path()
-    _, mastery, status, suggestion = _progress()
+    standing = _progress()
+    mastery, status, suggestion = standing.mastery, standing.status, standing.suggestion
     st.header("Your learning path")
     if suggestion:
         st.info(f"**Next:** {suggestion.reason}")

@@ -26,7 +26,7 @@ from tutor.config import MAX_QUESTION_CHARS, Settings
 from tutor.errors import BadInputError
 from tutor.evidence import Excerpt, select_evidence
 from tutor.llm.base import LLMBackend, Message
-from tutor.path import LearningPath
+from tutor.path import LearningPath, load_path
 from tutor.place import answer_topic, placement, with_missing
 from tutor.retrieve import Hit, Retriever
 
@@ -511,17 +511,5 @@ def open_tutor(settings: Settings, progress=None) -> Tutor:
     cache = (
         AnswerCache(settings.data_dir / "answer-cache.sqlite") if settings.answer_cache else None
     )
-    return Tutor(
-        settings, retriever, lambda: make_backend(settings, progress), cache, load_path(settings)
-    )
-
-
-def load_path(settings: Settings) -> LearningPath | None:
-    """The corpus's learning path, or None for a corpus without a roadmap (a test corpus)."""
-    from tutor.path import build_path
-    from tutor.roadmap import study_notes
-
-    roadmap = settings.corpus_dir / "roadmap.md"
-    if not roadmap.is_file():
-        return None
-    return build_path(roadmap.read_text(encoding="utf-8"), study_notes(settings.corpus_dir))
+    path = load_path(settings.corpus_dir)
+    return Tutor(settings, retriever, lambda: make_backend(settings, progress), cache, path)

@@ -271,8 +271,9 @@ def _studied(settings: Settings) -> list[str] | None:
     from tutor.progress import ProgressStore
 
     try:
-        store = ProgressStore(settings.data_dir / "progress.sqlite")
-        return sorted(store.studied(settings.learner)) + sorted(store.known(settings.learner))
+        return ProgressStore(settings.data_dir / "progress.sqlite").studied_or_known(
+            settings.learner
+        )
     except TutorError:
         return None
 
@@ -904,11 +905,11 @@ def roadmap(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 def _learner_view(settings: Settings, learner: str):
     """The path, this learner's progress store and their standing on the path."""
-    from tutor.answer import load_path
     from tutor.mastery import learner_progress
+    from tutor.path import load_path
     from tutor.progress import ProgressStore
 
-    path = load_path(settings)
+    path = load_path(settings.corpus_dir)
     if path is None:
         raise _fail(TutorError(f"No roadmap in {settings.corpus_dir}. Set TUTOR_CORPUS_DIR."))
     store = ProgressStore(settings.data_dir / "progress.sqlite")

@@ -71,9 +71,9 @@ class LocalClient:
         return roadmap_tree(path.read_text(encoding="utf-8"), study_notes(self.settings.corpus_dir))
 
     def learning_path(self) -> dict:
-        from tutor.answer import load_path
+        from tutor.path import load_path
 
-        path = load_path(self.settings)
+        path = load_path(self.settings.corpus_dir)
         if path is None:
             raise TutorError(f"No roadmap in {self.settings.corpus_dir}; set TUTOR_CORPUS_DIR.")
         return path.to_dict()

@@ -29,6 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
+from llama_index.core import Document
 
 from tutor.chunking import CHUNKER_VERSION, Chunk, chunk_document
 from tutor.config import Settings
@@ -94,6 +95,17 @@ def source_roots(settings: Settings, extra_paths: Iterable[Path]) -> list[tuple[
         path = Path(path).resolve()
         roots.append((path, f"{path.name}/"))
     return roots
+
+
+def read_and_chunk(
+    settings: Settings, source: SourceFile, count_tokens: Callable[[str], int]
+) -> tuple[Document, list[Chunk]]:
+    """A source read (with its catalog facts, for a fetched file) and chunked as the index
+    chunks it: (document, chunks). Raises UnreadableFile."""
+    document = load_document(source, resource_metadata(settings.data_dir, source.source_id))
+    return document, chunk_document(
+        document, count_tokens, settings.chunk_tokens, settings.chunk_overlap_tokens
+    )
 
 
 def read_manifest(index_dir: Path) -> dict | None:
@@ -247,13 +259,10 @@ def _fill_build(settings, extra_paths, embedder, progress, rebuild, report, stag
             report.unchanged += 1
             continue
         try:
-            document = load_document(source, resource_metadata(settings.data_dir, source.source_id))
+            document, chunks = read_and_chunk(settings, source, count_tokens)
         except UnreadableFile as exc:
             report.skipped.append(SkippedFile(source.path, str(exc)))
             continue
-        chunks = chunk_document(
-            document, count_tokens, settings.chunk_tokens, settings.chunk_overlap_tokens
-        )
         new_chunks.extend(chunks)
         source_hashes[source.source_id] = {
             "sha256": raw_hash,
@@ -270,7 +279,8 @@ def _fill_build(settings, extra_paths, embedder, progress, rebuild, report, stag
     unchanged_roots = previous is not None and previous.get("extra_paths") == [
         str(p) for p in extra
     ]
-    rules = settings.tag_rules().describe()
+    tag_rules = settings.tag_rules()
+    rules = tag_rules.describe()
     same_tags = previous is not None and previous.get("tagging", {}).get("rules") == rules
     if unchanged_roots and same_tags and not (report.added or report.changed or report.removed):
         report.chunks = len(kept_rows)
@@ -304,7 +314,7 @@ def _fill_build(settings, extra_paths, embedder, progress, rebuild, report, stag
         vectors,
         catalog_by_id(settings.corpus_dir),
         study_notes(settings.corpus_dir),
-        settings.tag_rules(),
+        tag_rules,
     )
     progress("tag", 1, 1)
 

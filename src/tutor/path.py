@@ -20,10 +20,11 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import networkx as nx
 
-from tutor.roadmap import NoteRef, Phase, parse_roadmap
+from tutor.roadmap import NoteRef, Phase, parse_roadmap, study_notes
 
 _ORDER = re.compile(r"Suggested Learning Path Order\**\s*\n+(.+?)(?:\n\s*\n|\Z)", re.S | re.I)
 _STEP = re.compile(r"^\s*(\d+)\.\s*(.+?)\s*$")
@@ -300,6 +301,14 @@ def build_path(roadmap_text: str, notes: list[NoteRef]) -> LearningPath:
             [p for p in note.prerequisites if p in known],
         )
     return LearningPath(steps, topics, graph, unknown)
+
+
+def load_path(corpus_dir: Path) -> LearningPath | None:
+    """The corpus's learning path, or None for a corpus without a roadmap (a test corpus)."""
+    roadmap = Path(corpus_dir) / "roadmap.md"
+    if not roadmap.is_file():
+        return None
+    return build_path(roadmap.read_text(encoding="utf-8"), study_notes(corpus_dir))
 
 
 def late_prerequisites(path: LearningPath) -> list[tuple[str, str]]:

@@ -118,6 +118,11 @@ class ProgressStore:
         rows = self.db.execute("SELECT topic_id FROM known WHERE learner = ?", (learner,))
         return {r[0] for r in rows.fetchall()}
 
+    def studied_or_known(self, learner: str) -> list[str]:
+        """The topics (note ids) a learner has studied or marked known: what an answer's
+        placement counts as done."""
+        return sorted(set(self.studied(learner)) | self.known(learner))
+
     def quiz_results(self, learner: str) -> list[dict]:
         rows = self.db.execute(
             "SELECT topic_id, grade FROM quiz WHERE learner = ? ORDER BY at", (learner,)

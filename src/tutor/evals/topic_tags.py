@@ -17,11 +17,12 @@ from pathlib import Path
 
 import numpy as np
 
-from tutor.chunking import Chunk, chunk_document
+from tutor.chunking import Chunk
 from tutor.config import Settings
 from tutor.embed import Embedder, token_counter
-from tutor.fetch import load_catalog, resource_metadata, resources_dir
-from tutor.ingest import SourceFile, discover, load_document
+from tutor.fetch import load_catalog, resources_dir
+from tutor.index import read_and_chunk
+from tutor.ingest import SourceFile, discover
 from tutor.tagging import TagRules, TopicCentroids, choose_topics, resource_of
 
 DATASET = Path(__file__).resolve().parents[3] / "evals" / "datasets" / "topic_tags.jsonl"
@@ -41,8 +42,7 @@ class LabelledPassage:
 
 
 def _chunks(settings: Settings, source: SourceFile, count) -> list[Chunk]:
-    doc = load_document(source, resource_metadata(settings.data_dir, source.source_id))
-    return chunk_document(doc, count, settings.chunk_tokens, settings.chunk_overlap_tokens)
+    return read_and_chunk(settings, source, count)[1]
 
 
 def load_sample(settings: Settings, embedder: Embedder) -> tuple[list[LabelledPassage], list]:

@@ -82,9 +82,10 @@ async def learning_path(service: ServiceDep) -> dict:
     and sections each covers), every topic in path order with its direct prerequisites,
     and the edges between topics (implied ones left out). Learners' progress stays on
     their machine: mark it up client-side."""
-    from tutor.answer import load_path
+    from tutor.path import load_path
 
-    path = load_path(service.settings)
+    # The tutor built the path when it started; before that, read it from the corpus.
+    path = service.tutor.path if service.tutor else load_path(service.settings.corpus_dir)
     if path is None:
         raise ApiError(503, "The roadmap file is missing; set TUTOR_CORPUS_DIR.")
     return path.to_dict()
