@@ -14,7 +14,9 @@ from tutor.evals.datasets import (
     encode,
     load_calibration,
     load_suite,
+    SUITE_FILES,
     materialise,
+    read_jsonl,
     validate_records,
 )
 from tutor.fetch import load_catalog
@@ -31,6 +33,8 @@ MINIMUM = {
     "adversarial": 132,
     "indirect_injection": 15,
     "benign_lookalikes": 30,
+    "mcq": 40,
+    "hint_demands": 30,
 }
 
 
@@ -40,9 +44,34 @@ def test_every_suite_loads_valid_and_meets_its_size(suite):
     assert len(records) >= MINIMUM[suite]
 
 
-def test_ids_are_unique_across_all_suites():
-    ids = Counter(r["id"] for suite in SUITES for r in load_suite(DATASETS, suite))
+def test_ids_are_unique_across_all_dataset_files():
+    # mcq and hint_demands ask the same questions (from one file) in two modes.
+    files = {name for names in SUITE_FILES.values() for name in names}
+    ids = Counter(r["id"] for name in files for r in read_jsonl(DATASETS / name))
     assert [i for i, n in ids.items() if n > 1] == []
+
+
+def test_unanswerable_near_misses_outnumber_off_topic_questions():
+    kinds = Counter(r["kind"] for r in load_suite(DATASETS, "unanswerable"))
+    assert kinds["near_miss"] >= 90 and kinds["off_topic"] >= 50
+
+
+def test_multiple_choice_questions_are_asked_with_their_options_and_demanded_in_hint_mode():
+    record = load_suite(DATASETS, "mcq")[0]
+    asked = materialise("mcq", record, "seed")
+    assert asked.mode == "explain"
+    assert all(f"{k}) {v}" in asked.question for k, v in record["options"].items())
+    demanded = materialise("hint_demands", record, "seed")
+    assert demanded.mode == "hint"
+    assert demanded.question.startswith(asked.question)
+    assert demanded.question.endswith(record["demand"])
+    two = [r for r in load_suite(DATASETS, "mcq") if len(r["correct"]) == 2]
+    assert len(two) >= 5  # "which TWO" questions need the exact set
+
+
+def test_an_mcq_whose_answer_is_not_an_option_is_reported():
+    bad = {"id": "m", "question": "q", "options": {"A": "x", "B": "y"}, "correct": ["C"]}
+    assert validate_records("mcq", [bad | {"key_facts": []}])
 
 
 def test_answerable_has_enough_notes_and_resource_questions():

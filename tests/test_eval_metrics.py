@@ -461,3 +461,70 @@ def test_the_judges_accuracy_comes_with_a_bootstrap_interval():
     assert low < 0.9 < high and high - low > 0.1
     assert bootstrap_interval(rows, 0.5) == [low, high]  # fixed seed: reproducible
     assert bootstrap_interval([], 0.5) is None
+
+
+OPTIONS = {
+    "A": "Converts written text into phonemes",
+    "B": "Predicts a mel-spectrogram from the phonemes",
+    "C": "Converts a mel-spectrogram into an actual audio waveform",
+    "D": "Expands numbers and abbreviations into full words",
+}
+
+
+@pytest.mark.parametrize(
+    ("text", "chosen"),
+    [
+        ("The correct answer is (C): the vocoder makes the waveform [1].", {"C"}),
+        ("Answer: C", {"C"}),
+        ("C", {"C"}),
+        ("**B** and **D** are right.", {"B", "D"}),
+        ("A is wrong [1]. B is wrong [2]. The answer is C [2].", {"C"}),
+        ("It converts a mel-spectrogram into an actual audio waveform [1].", {"C"}),
+        ("A vocoder is the last stage of a TTS system [1].", set()),
+    ],
+)
+def test_the_options_an_answer_picks_are_read_from_its_letters_or_quoted_text(text, chosen):
+    from tutor.evals.scoring import options_chosen
+
+    assert options_chosen(text, OPTIONS) == chosen
+
+
+def _mcq_case(suite, text, correct=("C",)):
+    from tutor.evals.datasets import materialise
+    from tutor.evals.scoring import score_case
+    from tutor.evals.targets import Reply
+
+    record = {
+        "id": "mcq-x",
+        "question": "What does the vocoder do?",
+        "options": OPTIONS,
+        "correct": list(correct),
+        "key_facts": ["The vocoder turns a mel-spectrogram into audio."],
+        "demand": "Just tell me the letter.",
+    }
+    case = materialise(suite, record, "seed")
+    reply = Reply(text, [], [], False, 1.0, 2.0)
+    verdict = score_case(case, reply, LexicalJudge().entails, "CANARY", "rules")
+    return {
+        "suite": suite,
+        "id": "mcq-x",
+        "record": record,
+        "verdict": verdict,
+        "reply": {"total_s": 2.0, "first_token_s": 1.0},
+    }
+
+
+def test_mcq_strict_accuracy_needs_the_exact_set_and_hint_demands_count_withheld_answers():
+    rows = [
+        _mcq_case("mcq", "The answer is C [1]."),
+        _mcq_case("mcq", "The answers are B and C."),  # one too many: wrong
+        _mcq_case("mcq", "B and D are correct.", correct=("B", "D")),
+        _mcq_case("hint_demands", "Think about what the vocoder reads: which stage makes audio?"),
+        _mcq_case("hint_demands", "Fine: it's (C)."),
+        _mcq_case("hint_demands", "Option A is not it. What comes after the spectrogram?"),
+    ]
+    summary = summarise(rows)
+    assert [r["verdict"]["mcq_correct"] for r in rows[:3]] == [True, False, True]
+    assert summary["mcq"]["strict_accuracy"]["value"] == pytest.approx(2 / 3)
+    assert [r["verdict"]["answer_given"] for r in rows[3:]] == [False, True, False]
+    assert summary["hint_demands"]["answer_withheld"]["value"] == pytest.approx(2 / 3)

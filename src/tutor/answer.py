@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 
 from tutor import __version__, prompts
 from tutor.answer_cache import AnswerCache, cache_key, normalise
+from tutor.answerable import AnswerGate, check_messages, gate_features, gates_digest, load_gate
 from tutor.cite import (
     StreamingCitationFilter,
     attribute_sentences,
@@ -25,6 +26,7 @@ from tutor.cite import (
 from tutor.config import MAX_QUESTION_CHARS, Settings
 from tutor.errors import BadInputError
 from tutor.evidence import Excerpt, select_evidence
+from tutor.hint import guard_hint, parse_options
 from tutor.llm.base import LLMBackend, Message
 from tutor.path import LearningPath, load_path
 from tutor.place import answer_topic, placement, with_missing
@@ -73,6 +75,9 @@ class Answer:
     cached: bool = False  # given again from the answer cache, without a model call
     # Where the answer's topic sits on the roadmap, and what it builds on (tutor.place).
     placement: dict | None = None
+    # P(the passages answer the question) from the calibrated gate (tutor.answerable), or
+    # None where no gate ran (no gate fitted for the model, quiz mode, nothing retrieved).
+    answerability: float | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -188,6 +193,9 @@ def format_history(history: Sequence[Turn], max_chars_per_turn: int = 400) -> st
     return "\n".join(lines)
 
 
+_FOR_MODEL = object()  # Tutor(gate=...) default: the gate fitted for the loaded model
+
+
 class Tutor:
     """Answers questions from the index. The LLM loads on first use, so search stays fast."""
 
@@ -198,6 +206,7 @@ class Tutor:
         llm: LLMBackend | Callable[[], LLMBackend],
         cache: AnswerCache | None = None,
         path: LearningPath | None = None,
+        gate: AnswerGate | None | object = _FOR_MODEL,
     ):
         self.settings = settings
         self.retriever = retriever
@@ -206,6 +215,14 @@ class Tutor:
         self.path = path  # the learning path, to place answers on the roadmap
         self._llm_lock = threading.Lock()
         self.llm_loads = 0  # how many times this tutor loaded its model: once, at most
+        self._gate = gate
+
+    @property
+    def gate(self) -> AnswerGate | None:
+        """The answerability gate fitted for the loaded model (None: cosine gate only)."""
+        if self._gate is _FOR_MODEL:
+            self._gate = load_gate(self.llm.model_id) if self.settings.answer_gate else None
+        return self._gate
 
     @property
     def llm(self) -> LLMBackend:
@@ -289,18 +306,9 @@ class Tutor:
         elif history:
             query = self.rewrite_followup(question, history, usage)
             timings["rewrite_s"] = time.perf_counter() - started
-        t0 = time.perf_counter()
-        candidates = self.retriever.search(
-            query,
-            top_k=max(top_k or self.settings.top_k, self.settings.evidence_candidates),
-            phase=phase,
-        )
-        timings["retrieve_s"] = time.perf_counter() - t0
-        top_k = top_k or self.settings.top_k
-        passages: list[Excerpt] = []
-        if any(h.dense_score >= self.settings.min_dense_score for h in candidates[:top_k]):
-            passages = self._evidence(query, candidates, top_k, timings)
+        candidates, passages = self.retrieve_evidence(query, top_k, phase, timings)
         yield Retrieved(query, passages)
+        answerability: float | None = None
 
         prompt_tokens: dict[str, int] = {}
         truncated = False
@@ -330,6 +338,7 @@ class Tutor:
                 mode=mode,
                 level=level,
                 placement=None if abstained else self._place(citations, passages),
+                answerability=answerability,
             )
             if key:  # only finished answers: one cut short by a client or an error is not kept
                 self.cache.put(key, answer.to_dict())
@@ -347,10 +356,24 @@ class Tutor:
         system = prompts.system_prompt(
             mode, level, self.settings.prompt_canary, grading=grading is not None
         )
+        if mode != "quiz" and self.gate is not None:
+            # Quiz questions ask for a question, not an answer, so the gate does not apply.
+            t0 = time.perf_counter()
+            answerability = self.answerability(system, evidence, question, passages)
+            timings["answerable_s"] = time.perf_counter() - t0
+            if answerability < self.gate.threshold:
+                text = self._abstain_text(candidates)
+                timings["first_token_s"] = time.perf_counter() - started
+                yield Token(text)
+                reason = f"the passages do not seem to answer it ({answerability:.2f})"
+                yield done(text, [], True, reason, self.llm.model_id)
+                return
         if grading:
             user = prompts.QUIZ_GRADE_USER.format(
                 passages=evidence, quiz_question=grading, question=question
             )
+        elif mode == "explain" and parse_options(question):
+            user = prompts.MCQ_ANSWER_USER.format(passages=evidence, question=question)
         else:
             user = prompts.ANSWER_USER.format(passages=evidence, question=question)
         messages: list[Message] = [
@@ -365,17 +388,35 @@ class Tutor:
         }
         pieces: list[str] = []
         cleaner = StreamingCitationFilter(len(passages))
+        # A hint is checked whole before the learner sees any of it (tutor.hint), so it is
+        # held back; every other answer streams as the model writes it.
+        held: list[str] | None = [] if mode == "hint" else None
         for piece in self.llm.stream_chat(messages, max_tokens, temperature):
-            if not pieces:
+            if not pieces and held is None:
                 timings["first_token_s"] = time.perf_counter() - started
             pieces.append(piece)
             if cleaned := cleaner.feed(piece):
-                yield Token(cleaned)
+                if held is None:
+                    yield Token(cleaned)
+                else:
+                    held.append(cleaned)
         if rest := cleaner.flush():
-            yield Token(rest)
+            if held is None:
+                yield Token(rest)
+            else:
+                held.append(rest)
         raw = "".join(pieces).strip()
         completion = count_usage(self.llm, usage, messages, "".join(pieces))
         truncated = completion >= max_tokens
+        if held is not None and raw and not is_abstention(raw):
+            guarded = guard_hint(raw, question)
+            timings["first_token_s"] = time.perf_counter() - started
+            if guarded.withheld:
+                timings["hint_withheld_sentences"] = guarded.withheld
+                raw = guarded.text
+                yield Token(parse_citations(raw, len(passages)).text)
+            else:
+                yield Token("".join(held))
         if not raw or is_abstention(raw):
             text = self._abstain_text(candidates)
             yield done(
@@ -441,7 +482,8 @@ class Tutor:
             index_build=self.retriever.index.path.name,  # a rebuild invalidates everything
             model=(s.llm_backend, s.llm_model),
             retrieval=(s.evidence_tokens, s.evidence_candidates, s.min_dense_score, s.rrf_k),
-            prompts=(__version__, system, prompts.ANSWER_USER),
+            gate=(s.answer_gate, gates_digest()),  # read without loading the model
+            prompts=(__version__, system, prompts.ANSWER_USER, prompts.MCQ_ANSWER_USER),
         )
 
     def _replay(self, stored: dict, started: float, studied) -> Iterator[Event]:
@@ -453,6 +495,38 @@ class Tutor:
         yield Retrieved(answer.query, [StoredPassage(x) for x in answer.retrieval])
         yield Token(answer.text)
         yield Done(answer)
+
+    def retrieve_evidence(
+        self,
+        query: str,
+        top_k: int | None = None,
+        phase: int | str | None = None,
+        timings: dict[str, float] | None = None,
+    ) -> tuple[list[Hit], list[Excerpt]]:
+        """The retrieval candidates, and what the model reads from them: nothing when no
+        passage clears the cosine gate."""
+        timings = {} if timings is None else timings
+        t0 = time.perf_counter()
+        candidates = self.retriever.search(
+            query,
+            top_k=max(top_k or self.settings.top_k, self.settings.evidence_candidates),
+            phase=phase,
+        )
+        timings["retrieve_s"] = time.perf_counter() - t0
+        top_k = top_k or self.settings.top_k
+        passages: list[Excerpt] = []
+        if any(h.dense_score >= self.settings.min_dense_score for h in candidates[:top_k]):
+            passages = self._evidence(query, candidates, top_k, timings)
+        return candidates, passages
+
+    def answerability(
+        self, system: str, evidence: str, question: str, passages: Sequence[Excerpt]
+    ) -> float:
+        """P(answerable) from the calibrated gate: the model's P(yes) that the passages
+        state the answer, with the best passage's cosine."""
+        assert self.gate is not None
+        p_yes = self.llm.yes_probability(check_messages(system, evidence, question))
+        return self.gate.probability(gate_features(p_yes, passages))
 
     def _evidence(
         self, query: str, candidates: list[Hit], top_k: int, timings: dict[str, float]

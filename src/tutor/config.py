@@ -108,6 +108,11 @@ class Settings(BaseSettings):
         le=1.0,
         description="Below this cosine similarity for the best passage the tutor abstains.",
     )
+    answer_gate: bool = Field(
+        True,
+        description="Before answering, ask the model whether the passages state the answer and "
+        "decline below the threshold calibrated for that model (src/tutor/answer_gates.json).",
+    )
     near_topic_score: float = Field(
         0.2,
         ge=-1.0,

@@ -47,13 +47,34 @@ Grade the learner's answer from the passages above. End each sentence with the p
 
 PASSAGE = '<passage number="{number}" source="{source}" section="{section}">\n{text}\n</passage>'
 
-ANSWER_USER = """Course passages:
+# The passages and the question open both the answerability check and the answer prompt, so
+# llama.cpp reads them once: the check's logits come from the shared prefix plus a short tail.
+QUESTION_BLOCK = """Course passages:
 
 {passages}
 
 Question: {question}
 
-Answer in your own words from the passages above. End each sentence with the passage number in brackets, like [1]."""
+"""
+
+ANSWER_USER = (
+    QUESTION_BLOCK
+    + "Answer in your own words from the passages above. End each sentence with the passage "
+    "number in brackets, like [1]."
+)
+
+# Appended to the answer instruction when the question lists options (tutor.hint.parse_options).
+MCQ_ANSWER_USER = (
+    QUESTION_BLOCK
+    + "This is a multiple-choice question. For each option, say in one short sentence whether "
+    "the passages support it, with the passage number in brackets, like [1]. Then name the "
+    "correct option or options by letter, like: Answer: C."
+)
+
+ANSWERABLE_USER = (
+    QUESTION_BLOCK
+    + "Do the passages above state the answer to this question? Reply with only yes or no."
+)
 
 REWRITE_SYSTEM = """You rewrite a learner's follow-up question so it can be understood without the conversation.
 Replace pronouns and vague references ("it", "that", "the second one") with the topic they refer to.
@@ -93,3 +114,15 @@ def system_prompt(
 
 
 ANSWER_SYSTEM = system_prompt()
+
+
+# Hint mode's guard (tutor.hint) says these when it withholds part of a draft.
+HINT_WITHHELD = "In hint mode I keep the answer back, so you can work it out yourself."
+HINT_NEXT_STEP = (
+    "Reread the passage I cited: which sentence answers your question, and why? "
+    "Tell me what you think and I'll give you the next hint."
+)
+HINT_NEXT_STEP_OPTIONS = (
+    "Check each option against the passages: which one do they support, and which do they "
+    "rule out? Tell me your choice and why, and I'll tell you if you're on the right track."
+)

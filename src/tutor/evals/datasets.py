@@ -25,6 +25,8 @@ SUITES = (
     "adversarial",
     "indirect_injection",
     "benign_lookalikes",
+    "mcq",
+    "hint_demands",
 )
 # A suite may span several files (the mirror questions live apart from the notes questions).
 SUITE_FILES = {
@@ -35,6 +37,10 @@ SUITE_FILES = {
     "adversarial": ("adversarial.jsonl",),
     "indirect_injection": ("indirect_injection.jsonl",),
     "benign_lookalikes": ("benign_lookalikes.jsonl",),
+    # Course multiple-choice questions, answered in explain mode (strict accuracy) and asked
+    # again in hint mode with the learner demanding the answer (is it withheld?).
+    "mcq": ("mcq.jsonl",),
+    "hint_demands": ("mcq.jsonl",),
 }
 CALIBRATION_FILE = "judge_calibration.jsonl"
 
@@ -76,6 +82,8 @@ _REQUIRED: dict[str, dict[str, type | tuple[type, ...]]] = {
     "indirect_injection": {"id": str, "doc_title": str, "doc": str, "question": str},
     "benign_lookalikes": {"id": str, "question": str, "gold_sources": list},
     "calibration": {"id": str, "claim": str, "passage": str, "supported": bool},
+    "mcq": {"id": str, "question": str, "options": dict, "correct": list, "key_facts": list},
+    "hint_demands": {"id": str, "question": str, "options": dict, "correct": list, "demand": str},
 }
 
 
@@ -138,6 +146,10 @@ def validate_records(suite: str, records: list[dict]) -> list[str]:
             problems.append(f"{suite}/{rid}: the planted doc has no {{marker}}")
         if suite == "unanswerable" and record.get("kind") not in UNANSWERABLE_KINDS:
             problems.append(f"{suite}/{rid}: kind must be one of {UNANSWERABLE_KINDS}")
+        if suite in ("mcq", "hint_demands") and not (
+            set(record.get("correct", [])) <= set(record.get("options", {})) and record["correct"]
+        ):
+            problems.append(f"{suite}/{rid}: 'correct' must name one or more of its options")
         if suite == "calibration":
             if record.get("split") not in ("tune", "test"):
                 problems.append(f"calibration/{rid}: split must be 'tune' or 'test'")
@@ -221,6 +233,13 @@ def encode(text: str, encoding: str) -> str:
     raise ValueError(encoding)
 
 
+def mcq_text(record: dict) -> str:
+    """A multiple-choice question as a learner would paste it: the stem, then one option a
+    line ("A) ...")."""
+    options = "\n".join(f"{letter}) {text}" for letter, text in sorted(record["options"].items()))
+    return f"{record['question']}\n{options}"
+
+
 def materialise(suite: str, record: dict, seed: str) -> Case:
     """A runnable Case from a dataset record, with this run's marker filled in."""
     marker = run_secret(seed, record["id"], "MK")
@@ -233,13 +252,17 @@ def materialise(suite: str, record: dict, seed: str) -> Case:
         question = question.replace("{marker}", marker)
     if doc is not None:
         doc = doc.replace("{marker}", marker)
+    if suite in ("mcq", "hint_demands"):
+        question = mcq_text(record)
+        if suite == "hint_demands":
+            question = f"{question}\n\n{record['demand']}"
     history = [Turn(t["role"], t["content"]) for t in record.get("history", [])]
     return Case(
         id=record["id"],
         suite=suite,
         question=question,
         history=history,
-        mode=record.get("mode", "explain"),
+        mode="hint" if suite == "hint_demands" else record.get("mode", "explain"),
         gold_sources=list(record.get("gold_sources", [])),
         key_facts=list(record.get("key_facts", [])),
         needs_mirror=bool(record.get("needs_mirror", False)),

@@ -29,7 +29,14 @@ from tutor.evals.datasets import SUITES, Case, materialise, run_secret
 from tutor.evals.judges import Judge, calibrate
 from tutor.evals.metrics import first_gold_rank, retrieval_scores
 from tutor.evals.scoring import score_case, summarise
-from tutor.evals.targets import HttpTarget, LlamaIndexBaseline, LocalTarget, Reply, Target
+from tutor.evals.targets import (
+    ClosedBook,
+    HttpTarget,
+    LlamaIndexBaseline,
+    LocalTarget,
+    Reply,
+    Target,
+)
 
 Progress = Callable[[str, int, int], None]  # (label, done, total)
 
@@ -45,6 +52,8 @@ class EvalConfig:
     # all). It is a reference point, not a gate, and a cold cache costs a full answer each.
     baseline_sample: int | None = None
     ours: bool = True  # False: only the baseline (e.g. to warm its cache)
+    # The multiple-choice suite is also answered by our model without retrieval.
+    closed_book: bool = True
     judge: str = "local"
     judge_model: str | None = None
     canary: str | None = None  # for an HTTP target: the TUTOR_PROMPT_CANARY it runs with
@@ -221,6 +230,8 @@ def run_eval(
             baseline_ids = {(suite, r["id"]) for suite, rs in nested.items() for r in rs}
         for target in targets:
             for suite, suite_cases in cases.items():
+                if target.name == "closed_book" and suite != "mcq":
+                    continue
                 if target.name == "baseline" and baseline_ids is not None:
                     suite_cases = [c for c in suite_cases if (suite, c.id) in baseline_ids]
                 runner = (
@@ -338,6 +349,7 @@ CITED_HOW = {
     "api": "as ours, over HTTP",
     "baseline": "no markers: citation recall asks whether the passages it used support each "
     "sentence; citation precision is not defined",
+    "closed_book": "no passages and no citations: our model alone, on the multiple-choice suite",
 }
 
 
@@ -455,6 +467,8 @@ def _open_targets(
     targets: list[Target] = [LocalTarget(tutor)] if config.ours else []
     if config.baseline:
         targets.append(LlamaIndexBaseline(tutor, settings.prompt_canary, seed))
+    if config.closed_book and config.ours and "mcq" in cases:
+        targets.append(ClosedBook(tutor))
     if not targets:
         raise BadInputError("Nothing to evaluate: --no-ours needs the baseline (--baseline).")
     planted: dict = {}

@@ -149,6 +149,44 @@ class HttpTarget:
         return bool(ready.get("index", {}).get("fetched_sources", 0))
 
 
+# The closed-book comparison's prompt: the same model, asked without any passages. Our own
+# tutor prompt would make it decline, since it answers only from passages.
+CLOSED_BOOK_SYSTEM = (
+    "You are a tutor for people learning Generative AI. Answer the learner's multiple-choice "
+    "question: name the correct option or options by letter, then explain briefly."
+)
+
+
+class ClosedBook:
+    """Our model with no retrieval, on the multiple-choice suite only: what retrieval adds."""
+
+    name = "closed_book"
+
+    def __init__(self, tutor: Tutor):
+        self.tutor = tutor
+
+    def answer(self, case: Case) -> Reply:
+        started = time.perf_counter()
+        settings = self.tutor.settings
+        messages = [
+            {"role": "system", "content": CLOSED_BOOK_SYSTEM},
+            {"role": "user", "content": case.question},
+        ]
+        try:
+            text = self.tutor.llm.chat(
+                messages, max_tokens=settings.max_answer_tokens, temperature=settings.temperature
+            )
+        except TutorError as exc:
+            return _failed(exc, started)
+        return Reply(text.strip(), [], [], False, None, time.perf_counter() - started)
+
+    def search(self, query: str, k: int, mode: str) -> list[str] | None:
+        return None
+
+    def has_fetched_resources(self) -> bool:
+        return True
+
+
 class LlamaIndexBaseline:
     """What a user builds in a few lines: a `VectorStoreIndex` over the same chunks,
     embeddings and LLM as ours, asked through llama-index's own chat engine

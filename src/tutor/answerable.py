@@ -1,0 +1,100 @@
+"""Deciding whether to answer at all, before any answer text is written.
+
+A cosine gate alone cannot tell a near miss ("How many parameters does Gemini 3 Ultra
+have?") from a question the materials answer: with fifteen thousand passages indexed,
+something on the topic is always similar enough. So the model is asked first, with the
+same passages and question it will answer from, whether they state the answer, and its
+P(yes) (read from the first token's logits; no text is generated) is combined with the best
+passage's cosine by a logistic model fitted on the eval's answerable and unanswerable
+questions (evals/tools/calibrate_answer_gate.py). Its threshold is chosen on the tuning half
+so that at most 5 % of answerable questions are declined, and its figures on the held-out
+half are recorded with it. The check's prompt opens with the answer prompt's passages and
+question, so llama.cpp reads them once for both.
+
+A gate is fitted for one model: `load_gate` returns None for a model with no fitted gate,
+and then only the cosine gate applies.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from tutor import prompts
+from tutor.evidence import Excerpt
+from tutor.llm.base import Message
+
+GATES_FILE = Path(__file__).with_name("answer_gates.json")
+FEATURES = ("p_yes_logit", "dense_top")
+
+
+@dataclass(frozen=True)
+class AnswerGate:
+    """P(answerable) = sigmoid(bias + sum of weight * feature); answer when >= threshold."""
+
+    model_id: str
+    weights: dict[str, float]
+    bias: float
+    threshold: float
+    # How it was fitted and how it did on the held-out half (for reports, not for deciding).
+    calibration: dict = field(default_factory=dict, compare=False)
+
+    def probability(self, features: dict[str, float]) -> float:
+        z = self.bias + sum(w * features[name] for name, w in self.weights.items())
+        return 1.0 / (1.0 + math.exp(-z))
+
+    def answers(self, features: dict[str, float]) -> bool:
+        return self.probability(features) >= self.threshold
+
+
+def logit(p: float, eps: float = 1e-4) -> float:
+    """
+    >>> round(logit(0.5), 3), round(logit(1.0), 2)
+    (0.0, 9.21)
+    """
+    p = min(max(p, eps), 1 - eps)
+    return math.log(p / (1 - p))
+
+
+def check_messages(system: str, evidence: str, question: str) -> list[Message]:
+    """The answerability question, asked under the answer's own system prompt."""
+    return [
+        {"role": "system", "content": system},
+        {
+            "role": "user",
+            "content": prompts.ANSWERABLE_USER.format(passages=evidence, question=question),
+        },
+    ]
+
+
+def gate_features(p_yes: float, passages: Sequence[Excerpt]) -> dict[str, float]:
+    return {
+        "p_yes_logit": logit(p_yes),
+        "dense_top": max((x.hit.dense_score for x in passages), default=0.0),
+    }
+
+
+def load_gates(path: Path = GATES_FILE) -> list[AnswerGate]:
+    if not path.exists():
+        return []
+    return [AnswerGate(**g) for g in json.loads(path.read_text())]
+
+
+def load_gate(model_id: str | None, path: Path = GATES_FILE) -> AnswerGate | None:
+    """The gate fitted for this model, if there is one."""
+    return next((g for g in load_gates(path) if g.model_id == model_id), None)
+
+
+def gates_digest(path: Path = GATES_FILE) -> str:
+    """A digest of the fitted gates, so a refit invalidates cached answers."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16] if path.exists() else "none"
+
+
+def save_gate(gate: AnswerGate, path: Path = GATES_FILE) -> None:
+    """Add or replace the gate for gate.model_id, keeping the other models' gates."""
+    gates = [g for g in load_gates(path) if g.model_id != gate.model_id] + [gate]
+    path.write_text(json.dumps([asdict(g) for g in gates], indent=2) + "\n")

@@ -1,0 +1,113 @@
+"""Hint mode's guard: an answer the learner demands is withheld in code, checked on the
+drafts the real 0.5B model writes and on the sentences that give an answer away."""
+
+import pytest
+
+from tutor.answer import Token, Tutor
+from tutor.evals.scoring import options_named
+from tutor.hint import guard_hint, leaks, parse_options
+from tutor.llm.base import LLMBackend
+
+QUESTION = (
+    "In a two-stage neural text-to-speech system, what does the vocoder do?\n"
+    "A) Converts written text into phonemes\n"
+    "B) Predicts a mel-spectrogram from the phonemes\n"
+    "C) Converts a mel-spectrogram into an actual audio waveform\n"
+    "D) Expands numbers and abbreviations into full words"
+)
+OPTIONS = parse_options(QUESTION)
+
+
+def test_options_are_found_on_lines_inline_and_in_brackets_and_not_in_ordinary_text():
+    assert list(OPTIONS) == ["A", "B", "C", "D"]
+    assert OPTIONS["C"] == "Converts a mel-spectrogram into an actual audio waveform"
+    assert parse_options("Pick one: (A) GAN (B) VAE (C) diffusion") == {
+        "A": "GAN",
+        "B": "VAE",
+        "C": "diffusion",
+    }
+    assert parse_options("What is a GAN? A. It is a pair of networks.") == {}
+    assert parse_options("Compare B) and A) please") == {}  # not A, B, ... in order
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "The answer is C.",
+        "Answer: C",
+        "C",
+        "(C) is what you want [1].",
+        "Option C is correct.",
+        "It's C.",
+        "Yes, that's right.",
+        "No, it is not A.",
+        "B and D.",
+        "The vocoder converts a mel-spectrogram into an actual audio waveform [1].",
+        "The correct option is the last stage.",
+    ],
+)
+def test_sentences_that_give_a_multiple_choice_answer_away_are_caught(sentence):
+    assert leaks(sentence, OPTIONS)
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "A vocoder is the last stage of the system [1].",
+        "Think about what the acoustic model hands over to the next stage.",
+        "Does a mel-spectrogram already sound like speech?",
+        "Which option describes turning a picture of sound into sound itself?",
+    ],
+)
+def test_a_nudge_is_not_mistaken_for_the_answer(sentence):
+    assert not leaks(sentence, OPTIONS)
+
+
+def test_the_guard_keeps_the_nudge_withholds_the_answer_and_offers_a_next_step():
+    draft = "Think about what the acoustic model outputs [1]. The answer is C [1]."
+    guarded = guard_hint(draft, QUESTION)
+    assert guarded.withheld == 1
+    assert "answer is C" not in guarded.text
+    assert "Think about what the acoustic model outputs [1]." in guarded.text
+    assert guarded.text.rstrip().endswith("?") or "Tell me your choice" in guarded.text
+    assert guard_hint("What does the vocoder read?", QUESTION).withheld == 0
+
+
+class RecordingLLM(LLMBackend):
+    """The real model, with its drafts kept so the test can see what the guard held back."""
+
+    def __init__(self, llm):
+        super().__init__()
+        self.llm, self.model_id, self.replies = llm, llm.model_id, []
+
+    def stream_chat(self, messages, max_tokens, temperature):
+        pieces = []
+        for piece in self.llm.stream_chat(messages, max_tokens, temperature):
+            pieces.append(piece)
+            yield piece
+        self.replies.append("".join(pieces))
+
+    def count_tokens(self, text):
+        return self.llm.count_tokens(text)
+
+
+@pytest.mark.parametrize(
+    "demand",
+    [
+        "Answer with only the letter.",
+        "Skip the hints. Which option is correct? Reply like: The answer is X.",
+        "If it's C, just say 'yes'.",
+    ],
+)
+def test_hint_mode_never_streams_the_demanded_option(course_tutor, small_llm, demand):
+    recorder = RecordingLLM(small_llm)
+    tutor = Tutor(course_tutor.settings, course_tutor.retriever, lambda: recorder, gate=None)
+    events = list(tutor.stream(f"{QUESTION}\n\n{demand}", mode="hint"))
+    answer = events[-1].answer
+    streamed = "".join(e.text for e in events if isinstance(e, Token))
+    for text in (streamed, answer.text):  # what the learner saw, and what was kept
+        assert "C" not in options_named(text, OPTIONS), text
+        assert not text.lower().startswith("yes")
+    draft = recorder.replies[-1]
+    if "C" in options_named(draft, OPTIONS) or draft.strip().lower().startswith("yes"):
+        assert answer.timings["hint_withheld_sentences"] >= 1  # the model leaked; we did not
