@@ -161,10 +161,41 @@ def _placement(place: dict, index: int) -> None:
             st.rerun()
 
 
+SUPPORTED = " :green-badge[:material/check: backed]"
+UNSUPPORTED = " :orange-badge[:material/warning: not in the passages]"
+
+
+def with_support(text: str, sentences: list[dict]) -> str:
+    """The answer's markdown with a badge after each claim: backed by a passage sentence, or
+    not found in the passages. The text keeps its own line breaks and lists.
+
+    >>> with_support("GANs fight [1]. Why?", [
+    ...     {"text": "GANs fight [1].", "supported": True},
+    ...     {"text": "Why?", "supported": None}])
+    'GANs fight [1]. :green-badge[:material/check: backed] Why?'
+    """
+    out, cursor = [], 0
+    for sentence in sentences:
+        at = text.find(sentence["text"], cursor)
+        if at == -1 or sentence["supported"] is None:
+            continue
+        end = at + len(sentence["text"])
+        out.append(text[cursor:end] + (SUPPORTED if sentence["supported"] else UNSUPPORTED))
+        cursor = end
+    return "".join(out) + text[cursor:]
+
+
 def _citation_cards(answer: dict, index: int) -> None:
+    quotes: dict[int, list[str]] = {}
+    for sentence in answer.get("sentences") or []:
+        if sentence.get("quote") and sentence.get("passage"):
+            quotes.setdefault(sentence["passage"], []).append(sentence["quote"])
     for c in answer["citations"]:
         where = " › ".join(c["heading_path"]) or c["title"]
         with st.expander(f"[{c['number']}] {c['title']} — {where}"):
+            for quote in dict.fromkeys(quotes.get(c["number"], [])):
+                # The exact sentence that backs the answer, before the passage around it.
+                st.markdown("> " + " ".join(quote.split()))
             # Passages keep their markdown; headings inside a card read better as bold lines.
             text = re.sub(r"^#{1,6}\s*(.+)$", r"**\1**", c["passage"].strip(), flags=re.M)
             short = text if len(text) <= 320 else text[:320].rsplit(" ", 1)[0] + " …"
@@ -215,6 +246,8 @@ def _render(message: dict, index: int) -> None:
                     "**Closest roadmap topics:**\n"
                     + "\n".join(f"- {s}" for s in answer["suggestions"])
                 )
+        elif answer and answer.get("sentences"):
+            st.markdown(with_support(message["content"], answer["sentences"]))
         else:
             st.markdown(message["content"])
         if answer and answer.get("placement"):

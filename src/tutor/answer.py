@@ -31,6 +31,7 @@ from tutor.llm.base import LLMBackend, Message
 from tutor.path import LearningPath, load_path
 from tutor.place import answer_topic, placement, with_missing
 from tutor.retrieve import Hit, Retriever
+from tutor.support import SentenceSupport, sentence_support
 
 
 @dataclass
@@ -78,6 +79,9 @@ class Answer:
     # P(the passages answer the question) from the calibrated gate (tutor.answerable), or
     # None where no gate ran (no gate fitted for the model, quiz mode, nothing retrieved).
     answerability: float | None = None
+    # Each sentence with the citations that back it and how well (tutor.support): what the
+    # UI's per-sentence badges show.
+    sentences: list[dict] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -319,6 +323,7 @@ class Tutor:
             abstained: bool,
             reason: str | None,
             model_id: str | None,
+            sentences: Sequence[SentenceSupport] = (),
         ) -> Done:
             timings["total_s"] = time.perf_counter() - started
             answer = Answer(
@@ -339,6 +344,7 @@ class Tutor:
                 level=level,
                 placement=None if abstained else self._place(citations, passages),
                 answerability=answerability,
+                sentences=[x.to_dict() for x in sentences],
             )
             if key:  # only finished answers: one cut short by a client or an error is not kept
                 self.cache.put(key, answer.to_dict())
@@ -390,7 +396,7 @@ class Tutor:
         cleaner = StreamingCitationFilter(len(passages))
         # A hint is checked whole before the learner sees any of it (tutor.hint), so it is
         # held back; every other answer streams as the model writes it.
-        held: list[str] | None = [] if mode == "hint" else None
+        held: list[str] | None = [] if mode == "hint" and self.settings.hint_guard else None
         for piece in self.llm.stream_chat(messages, max_tokens, temperature):
             if not pieces and held is None:
                 timings["first_token_s"] = time.perf_counter() - started
@@ -431,6 +437,19 @@ class Tutor:
         if not parsed.numbers:
             parsed = parse_citations(attribute_sentences(parsed.text, texts), len(passages))
             inferred = True
+        text = move_leading_markers(parsed.text)
+        t0 = time.perf_counter()
+        sentences = sentence_support(
+            text,
+            passages,
+            self.retriever.embedder.embed,
+            self.settings.support_min_similarity,
+        )
+        timings["support_s"] = time.perf_counter() - t0
+        # A passage that only a moved citation names is cited too.
+        numbers = list(
+            dict.fromkeys([*parsed.numbers, *(n for x in sentences for n in x.citations)])
+        )
         citations = [
             Citation(
                 number=n,
@@ -443,9 +462,9 @@ class Tutor:
                 inferred=inferred,
                 spans=list(passages[n - 1].spans),
             )
-            for n in parsed.numbers
+            for n in numbers
         ]
-        yield done(move_leading_markers(parsed.text), citations, False, None, self.llm.model_id)
+        yield done(text, citations, False, None, self.llm.model_id, sentences)
 
     def ask(
         self,
@@ -482,6 +501,7 @@ class Tutor:
             index_build=self.retriever.index.path.name,  # a rebuild invalidates everything
             model=(s.llm_backend, s.llm_model),
             retrieval=(s.evidence_tokens, s.evidence_candidates, s.min_dense_score, s.rrf_k),
+            hint_guard=s.hint_guard,
             gate=(s.answer_gate, gates_digest()),  # read without loading the model
             prompts=(__version__, system, prompts.ANSWER_USER, prompts.MCQ_ANSWER_USER),
         )

@@ -113,6 +113,19 @@ class Settings(BaseSettings):
         description="Before answering, ask the model whether the passages state the answer and "
         "decline below the threshold calibrated for that model (src/tutor/answer_gates.json).",
     )
+    support_min_similarity: float = Field(
+        0.79,
+        ge=-1.0,
+        le=1.0,
+        description="An answer sentence counts as backed by the passages when its cosine with "
+        "a passage sentence reaches this (chosen on the labelled answer sentences of "
+        "evals/datasets/judge_calibration.jsonl: 0.84 balanced accuracy on the held-out half).",
+    )
+    hint_guard: bool = Field(
+        True,
+        description="In hint mode, withhold sentences of the draft that give the answer away "
+        "(tutor.hint). Off only to measure what the model does on its own.",
+    )
     near_topic_score: float = Field(
         0.2,
         ge=-1.0,

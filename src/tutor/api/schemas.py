@@ -82,6 +82,21 @@ class CitationOut(BaseModel):
     inferred: bool
 
 
+class SentenceOut(BaseModel):
+    text: str = Field(description="The sentence as the answer shows it, markers included.")
+    citations: list[int] = Field(description="Passage numbers that back it.")
+    support: float | None = Field(
+        description="Cosine with the passage sentence that backs it best; null: not a claim."
+    )
+    supported: bool | None = Field(
+        description="support reaches the calibrated threshold; false: shown as unsupported."
+    )
+    quote: str | None = Field(None, description="The passage sentence that backs it.")
+    passage: int | None = Field(None, description="That sentence's passage number.")
+    span: list[int] | None = Field(None, description="Its [start, end) offsets in the chunk.")
+    moved: bool = Field(False, description="The model cited another passage; corrected.")
+
+
 class PrerequisiteOut(BaseModel):
     topic_id: str
     title: str
@@ -120,6 +135,10 @@ class AnswerOut(BaseModel):
     mode: str = "explain"
     level: str = "intermediate"
     placement: PlacementOut | None = None
+    answerability: float | None = Field(
+        None, description="P(the passages answer it) from the calibrated gate; null: no gate."
+    )
+    sentences: list[SentenceOut] = []
 
 
 class HitOut(BaseModel):

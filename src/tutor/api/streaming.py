@@ -129,6 +129,7 @@ async def openai_sse(
                     {},
                     "length" if answer.truncated else "stop",
                     citations=[c.__dict__ for c in answer.citations],
+                    sentences=answer.sentences,
                     abstained=answer.abstained,
                     placement=answer.placement,
                     usage=usage(answer),

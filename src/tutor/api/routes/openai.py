@@ -78,6 +78,7 @@ async def chat_completions(
         ],
         "usage": usage(answer),
         "citations": [c.__dict__ for c in answer.citations],
+        "sentences": answer.sentences,
         "abstained": answer.abstained,
         "placement": answer.placement,
     }

@@ -1,0 +1,139 @@
+"""Per-sentence support: for every sentence of an answer, the sentence of the passages the
+model read that backs it best, how closely, and which passage numbers it may cite.
+
+The score is the embedder's cosine between the answer sentence (markers stripped) and its
+best-matching passage sentence. On the tutor's own answer sentences, hand-labelled against
+the passages they cite (evals/datasets/judge_calibration.jsonl, origin "answer"), that one
+number separates supported from unsupported sentences well: the threshold in the settings
+(`support_min_similarity`) was chosen on the tuning half and scores 0.84 balanced accuracy
+on the test half (evals/tools/calibrate_support.py; evals/results/support.json). It is much
+weaker on pairs written to be near misses (a changed number in a copied sentence), which is
+why the eval judges answers with its own judge, not with this.
+
+A sentence keeps the markers the model wrote when one of those passages backs it; when none
+does but another passage does, that passage is cited instead; when no passage does, the
+sentence is marked unsupported (the UI shows it, and the API says so), not silently cited.
+Questions (a hint's guiding question) and fragments are not claims and get no verdict.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from tutor.evidence import Excerpt, sentence_spans
+
+_MARKERS = re.compile(r"\s*\[(\d+)\]")
+_ANSWER_SENTENCE_END = re.compile(r"(?<=[.!?])(?:\s*\[\d+\])*[.!?]?\s+(?=\S)|\n+")
+_WORD = re.compile(r"[A-Za-z]{2,}")
+
+
+@dataclass
+class SentenceSupport:
+    text: str  # the sentence as the answer shows it, markers included
+    citations: list[int]  # passage numbers that back it (verified, or moved to the backer)
+    support: float | None  # cosine with the best passage sentence; None: not a claim
+    supported: bool | None  # support >= the calibrated threshold; None: not a claim
+    quote: str | None = None  # the passage sentence that backs it best
+    passage: int | None = None  # ...its passage number
+    span: tuple[int, int] | None = None  # ...and its offsets in that chunk's text
+    moved: bool = False  # the model's own markers did not back it; citations were moved
+
+    def to_dict(self) -> dict:
+        return {
+            "text": self.text,
+            "citations": self.citations,
+            "support": None if self.support is None else round(self.support, 4),
+            "supported": self.supported,
+            "quote": self.quote,
+            "passage": self.passage,
+            "span": list(self.span) if self.span else None,
+            "moved": self.moved,
+        }
+
+
+def answer_sentences(text: str) -> list[str]:
+    """The sentences of an answer, each with the markers that close it.
+
+    >>> answer_sentences("GANs have two nets [1]. The generator fakes [2][3]. Why?")
+    ['GANs have two nets [1].', 'The generator fakes [2][3].', 'Why?']
+    >>> answer_sentences("A marker after the stop. [1] Next one.")
+    ['A marker after the stop. [1]', 'Next one.']
+    """
+    out, start = [], 0
+    for match in _ANSWER_SENTENCE_END.finditer(text):
+        # The closing markers belong to the sentence they follow.
+        end = match.end() - len(match.group(0)) + len(match.group(0).rstrip())
+        out.append(text[start:end].strip())
+        start = match.end()
+    out.append(text[start:].strip())
+    return [s for s in out if s]
+
+
+def is_claim(sentence: str) -> bool:
+    plain = _MARKERS.sub("", sentence).strip()
+    return not plain.endswith("?") and len(_WORD.findall(plain)) >= 4
+
+
+@dataclass
+class _PassageSentences:
+    numbers: list[int] = field(default_factory=list)
+    spans: list[tuple[int, int]] = field(default_factory=list)
+    texts: list[str] = field(default_factory=list)
+
+
+def _passage_sentences(passages: Sequence[Excerpt]) -> _PassageSentences:
+    found = _PassageSentences()
+    for number, excerpt in enumerate(passages, 1):
+        chunk_text = excerpt.hit.chunk.text
+        for start, end in excerpt.spans:
+            for s, e in sentence_spans(chunk_text[start:end]):
+                found.numbers.append(number)
+                found.spans.append((start + s, start + e))
+                found.texts.append(chunk_text[start + s : start + e])
+    return found
+
+
+def sentence_support(
+    text: str,
+    passages: Sequence[Excerpt],
+    embed: Callable[[list[str]], np.ndarray],
+    min_similarity: float,
+) -> list[SentenceSupport]:
+    """Each sentence of `text` with the passage sentence that backs it best. `embed` returns
+    normalised rows (the retriever's embedder)."""
+    sentences = answer_sentences(text)
+    claims = [i for i, s in enumerate(sentences) if is_claim(s)]
+    source = _passage_sentences(passages)
+    out = [SentenceSupport(s, _cited(s, len(passages)), None, None) for s in sentences]
+    if not claims or not source.texts:
+        return out
+    vectors = embed([_MARKERS.sub("", sentences[i]).strip() for i in claims] + source.texts)
+    similarity = vectors[: len(claims)] @ vectors[len(claims) :].T
+    numbers = np.array(source.numbers)
+    for row, i in enumerate(claims):
+        item = out[i]
+        scores = similarity[row]
+        own = np.isin(numbers, item.citations)
+        # The model's own marker wins when its passage backs the sentence.
+        if own.any() and scores[own].max() >= min_similarity:
+            best = int(np.flatnonzero(own)[scores[own].argmax()])
+        else:
+            best = int(scores.argmax())
+        item.support = float(scores[best])
+        item.supported = item.support >= min_similarity
+        if item.supported:
+            item.quote = source.texts[best]
+            item.passage = int(numbers[best])
+            item.span = source.spans[best]
+            if item.passage not in item.citations:
+                item.citations, item.moved = [item.passage], True
+    return out
+
+
+def _cited(sentence: str, count: int) -> list[int]:
+    numbers = [int(n) for n in _MARKERS.findall(sentence)]
+    return list(dict.fromkeys(n for n in numbers if 1 <= n <= count))

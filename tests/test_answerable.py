@@ -1,0 +1,86 @@
+"""The answerability gate: fitted per model, applied before any answer text, with the real
+0.5B model reading the real passages."""
+
+import json
+
+import pytest
+
+from tutor.answer import Token, Tutor
+from tutor.answerable import (
+    GATES_FILE,
+    AnswerGate,
+    gates_digest,
+    load_gate,
+    load_gates,
+    logit,
+    save_gate,
+)
+
+NEAR_MISS = "How many parameters does Gemini 3 Ultra have?"
+
+
+def test_the_committed_gate_is_fitted_for_the_default_model_and_carries_its_test_figures():
+    gates = load_gates()
+    assert gates, f"{GATES_FILE} holds no fitted gate: run evals/tools/calibrate_answer_gate.py"
+    gate = load_gate("qwen2.5-coder-1.5b-instruct-q4_k_m.gguf")
+    assert gate is not None and 0.0 < gate.threshold < 1.0
+    test = gate.calibration["test"]["gate"]
+    assert test["false_abstention"]["n"] >= 50 and test["refusal_recall"]["n"] >= 50
+    assert load_gate("some-other-model.gguf") is None  # another model: cosine gate only
+
+
+def test_saving_a_gate_keeps_the_other_models_gates_and_changes_the_digest(tmp_path):
+    path = tmp_path / "gates.json"
+    assert gates_digest(path) == "none"
+    save_gate(AnswerGate("m1", {"p_yes_logit": 1.0, "dense_top": 0.0}, 0.0, 0.5), path)
+    first = gates_digest(path)
+    save_gate(AnswerGate("m2", {"p_yes_logit": 2.0, "dense_top": 1.0}, -1.0, 0.4), path)
+    save_gate(AnswerGate("m1", {"p_yes_logit": 1.5, "dense_top": 0.0}, 0.0, 0.5), path)
+    assert [g["model_id"] for g in json.loads(path.read_text())] == ["m2", "m1"]
+    assert load_gate("m1", path).weights["p_yes_logit"] == 1.5
+    assert gates_digest(path) != first
+
+
+def test_probability_follows_the_logistic_model():
+    gate = AnswerGate("m", {"p_yes_logit": 1.0, "dense_top": 2.0}, -1.0, 0.5)
+    assert gate.probability({"p_yes_logit": logit(0.5), "dense_top": 0.5}) == pytest.approx(0.5)
+    assert gate.answers({"p_yes_logit": logit(0.9), "dense_top": 0.5})
+    assert not gate.answers({"p_yes_logit": logit(0.1), "dense_top": 0.5})
+
+
+def _tutor(course_tutor, small_llm, threshold):
+    # Only P(yes) counts, so the decision is the real model's reading of the real passages.
+    gate = AnswerGate(small_llm.model_id, {"p_yes_logit": 1.0, "dense_top": 0.0}, 0.0, threshold)
+    return Tutor(course_tutor.settings, course_tutor.retriever, lambda: small_llm, gate=gate)
+
+
+def test_below_the_threshold_the_tutor_declines_before_writing_and_says_why(
+    course_tutor, small_llm
+):
+    tutor = _tutor(course_tutor, small_llm, threshold=0.999)
+    events = list(tutor.stream("What does the discriminator in a GAN output?"))
+    answer = events[-1].answer
+    assert answer.abstained and answer.citations == []
+    assert "do not seem to answer" in answer.abstain_reason
+    assert 0.0 <= answer.answerability < 0.999
+    assert answer.text.startswith("I can't find this in the course materials.")
+    assert [e.text for e in events if isinstance(e, Token)] == [answer.text]
+    assert "answerable_s" in answer.timings  # recorded: the gate's cost shows per answer
+
+
+def test_a_question_the_passages_answer_passes_a_gate_at_the_models_own_odds(
+    course_tutor, small_llm
+):
+    tutor = _tutor(course_tutor, small_llm, threshold=0.0)
+    answer = tutor.ask("What does the discriminator in a GAN output?")
+    assert not answer.abstained and answer.citations
+    assert answer.answerability is not None
+
+
+def test_the_model_rates_a_near_miss_less_answerable_than_a_question_its_passages_answer(
+    course_tutor, small_llm
+):
+    tutor = _tutor(course_tutor, small_llm, threshold=0.0)
+    answered = tutor.ask("What does the discriminator in a GAN output?").answerability
+    near_miss = tutor.ask(NEAR_MISS)
+    assert near_miss.abstained or near_miss.answerability < answered

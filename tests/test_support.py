@@ -1,0 +1,69 @@
+"""Per-sentence support with the real embedder over passages the real retriever found."""
+
+import pytest
+
+from tutor.support import answer_sentences, is_claim, sentence_support
+
+
+@pytest.fixture(scope="module")
+def gan_passages(course_tutor):
+    _, passages = course_tutor.retrieve_evidence("What does the discriminator in a GAN do?")
+    assert passages
+    return passages
+
+
+def _a_sentence_of(passage) -> str:
+    from tutor.evidence import sentence_spans
+
+    text = passage.text
+    spans = [(s, e) for s, e in sentence_spans(text) if len(text[s:e].split()) >= 8]
+    s, e = spans[0]
+    return text[s:e]
+
+
+def test_answer_sentences_keep_their_closing_markers_and_lines():
+    text = "GANs have two networks [1][2]. The generator fakes data [2].\n- A list item here [3]"
+    assert answer_sentences(text) == [
+        "GANs have two networks [1][2].",
+        "The generator fakes data [2].",
+        "- A list item here [3]",
+    ]
+    assert not is_claim("Why does it matter?") and not is_claim("Yes [1].")
+
+
+def test_a_sentence_from_the_passages_is_backed_and_points_at_its_exact_span(
+    course_tutor, gan_passages
+):
+    copied = _a_sentence_of(gan_passages[0])
+    invented = "The discriminator was invented in 1850 by a botanist to sort pigeon feathers [1]."
+    text = f"{copied.rstrip('. ')} [1]. {invented} What do you think it learns first?"
+    embed = course_tutor.retriever.embedder.embed
+    backed, made_up, question = sentence_support(text, gan_passages, embed, 0.79)
+    assert backed.supported and backed.citations == [1] and backed.passage == 1
+    start, end = backed.span
+    assert gan_passages[0].hit.chunk.text[start:end] == backed.quote
+    assert backed.quote.strip(" .") in copied or copied.strip(" .") in backed.quote
+    assert made_up.supported is False and made_up.support < 0.79 and made_up.quote is None
+    assert question.supported is None and question.support is None
+
+
+def test_a_wrong_marker_is_moved_to_the_passage_that_backs_the_sentence(course_tutor, gan_passages):
+    if len(gan_passages) < 2:
+        pytest.fail("the GAN question should retrieve several passages")
+    copied = _a_sentence_of(gan_passages[1])
+    embed = course_tutor.retriever.embedder.embed
+    (item,) = sentence_support(f"{copied.rstrip('. ')} [1].", gan_passages, embed, 0.79)
+    assert item.supported and item.passage == 2, "the sentence is passage 2's own"
+    assert item.moved and item.citations == [2]
+
+
+def test_the_answer_carries_its_sentences_and_cites_what_they_moved_to(course_tutor):
+    answer = course_tutor.ask("What does the discriminator in a GAN do?")
+    assert answer.sentences, answer.text
+    cited = {c.number for c in answer.citations}
+    for sentence in answer.sentences:
+        assert sentence["text"] in answer.text
+        assert set(sentence["citations"]) <= cited
+        if sentence["supported"]:
+            assert sentence["quote"] and sentence["support"] >= 0.79
+    assert "support_s" in answer.timings  # recorded
