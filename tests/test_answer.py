@@ -154,3 +154,37 @@ def test_a_canary_in_the_settings_reaches_only_the_system_prompt(course_tutor, s
 def test_unknown_modes_and_levels_are_bad_input(course_tutor, mode, level):
     with pytest.raises(BadInputError, match="Unknown"):
         course_tutor.ask("What is a GAN?", mode=mode, level=level)
+
+
+def test_a_standalone_follow_up_is_searched_as_asked_without_a_rewrite_call(recording_tutor):
+    tutor, recorder = recording_tutor
+    history = [
+        Turn("user", "What is a GAN?"),
+        Turn("assistant", "A GAN trains a generator against a discriminator [1]."),
+    ]
+    question = "What is the reparameterization trick in a variational autoencoder?"
+    answer = tutor.ask(question, history=history)
+    assert answer.query == question
+    assert len(recorder.sent) == 1  # the answer only: no rewrite call
+    assert "rewrite a learner's follow-up" not in recorder.sent[0][0]["content"]
+    tutor.ask("And how is it different from a VAE?", history=history)
+    assert "rewrite a learner's follow-up" in recorder.sent[1][0]["content"]
+
+
+@pytest.mark.parametrize(
+    ("question", "leans"),
+    [
+        ("Why?", True),
+        ("Can you give an example?", True),
+        ("What about the second one?", True),
+        ("How does that compare with dropout?", True),
+        ("How does dropout regularise a neural network?", False),
+        ("Explain the forward process of DDPM diffusion models.", False),
+    ],
+)
+def test_whether_a_follow_up_leans_on_the_conversation_is_decided_without_the_model(
+    question, leans
+):
+    from tutor.followup import needs_context
+
+    assert needs_context(question) is leans

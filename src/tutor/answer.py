@@ -26,6 +26,7 @@ from tutor.cite import (
 from tutor.config import MAX_QUESTION_CHARS, Settings
 from tutor.errors import BadInputError
 from tutor.evidence import Excerpt, select_evidence
+from tutor.followup import needs_context
 from tutor.hint import guard_hint, parse_options
 from tutor.llm.base import LLMBackend, Message
 from tutor.path import LearningPath, load_path
@@ -250,8 +251,8 @@ class Tutor:
     ) -> str:
         """A standalone version of a follow-up question, so retrieval sees its topic. The
         model call's tokens are added to `usage` when given."""
-        if not any(t.role == "user" for t in history):
-            return question
+        if not any(t.role == "user" for t in history) or not needs_context(question):
+            return question  # nothing to lean on, or it names its own topic: no model call
         messages: list[Message] = [
             {"role": "system", "content": prompts.REWRITE_SYSTEM},
             {
