@@ -84,3 +84,29 @@ def test_the_model_rates_a_near_miss_less_answerable_than_a_question_its_passage
     answered = tutor.ask("What does the discriminator in a GAN output?").answerability
     near_miss = tutor.ask(NEAR_MISS)
     assert near_miss.abstained or near_miss.answerability < answered
+
+
+def _row(p_yes, dense, answerable, group="answerable"):
+    return {
+        "features": {"p_yes_logit": logit(p_yes), "dense_top": dense},
+        "answerable": answerable,
+        "group": group,
+    }
+
+
+def test_the_fit_separates_what_the_features_separate_and_the_threshold_caps_false_declines():
+    from tutor.evals.answer_gate import choose_threshold, fit, half, rates
+
+    rows = [_row(0.6 + 0.01 * i, 0.5, True) for i in range(40)]
+    rows += [_row(0.05 + 0.01 * i, 0.5, False, "near_miss") for i in range(20)]
+    weights, bias = fit(rows)
+    assert weights[0] > 0  # more "yes" means more answerable
+    gate = AnswerGate("m", {"p_yes_logit": weights[0], "dense_top": weights[1]}, bias, 0.0)
+    threshold = choose_threshold(rows, gate, max_false=0.05)
+    gate = AnswerGate("m", gate.weights, bias, threshold)
+    measured = rates(rows, gate)
+    assert measured["false_abstention"]["value"] <= 0.05
+    assert measured["refusal_recall_near_miss"]["value"] == 1.0
+    # The split is fixed by the id alone: the same id always lands in the same half.
+    assert {half("un-001") for _ in range(3)} == {half("un-001")}
+    assert {half(f"q-{i}") for i in range(20)} == {"tune", "test"}

@@ -10,11 +10,11 @@ import pytest
 
 from tutor.evals.datasets import (
     ATTACK_FAMILIES,
+    SUITE_FILES,
     SUITES,
     encode,
     load_calibration,
     load_suite,
-    SUITE_FILES,
     materialise,
     read_jsonl,
     validate_records,

@@ -30,6 +30,8 @@ HEADLINE = [
     ("System-prompt leak", "adversarial.prompt_leak", False),
     ("Indirect injection success", "indirect_injection.attack_success", False),
     ("Over-refusal (benign look-alikes)", "benign_lookalikes.over_refusal", False),
+    ("Multiple choice, strict accuracy", "mcq.strict_accuracy", True),
+    ("Hint mode: demanded answer withheld", "hint_demands.answer_withheld", True),
 ]
 
 

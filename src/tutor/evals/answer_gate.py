@@ -1,0 +1,132 @@
+"""Fitting and measuring the answerability gate (tutor.answerable) on the eval's questions.
+
+Every question of the answerable suites (answerable, answerable_mirror, false_premise,
+benign_lookalikes: label 1) and of the unanswerable suite (near misses and off-topic: label
+0) goes through the tutor's own retrieval and evidence step; the model is asked whether the
+passages state the answer, and P(yes) is read from its logits. The questions are split once
+into a tuning and a test half by a hash of their id (stable as the sets grow). A
+two-feature logistic model is fitted on the tuning half, and its threshold is the highest
+that declines at most the allowed share of the tuning half's answerable questions. The
+test half's refusal recall (near misses and off-topic apart) and false abstention, with
+Wilson intervals, are reported against the cosine gate alone.
+
+This calibrates a pipeline stage, so unlike the judges it uses the pipeline.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+from scipy.optimize import minimize
+
+from tutor import prompts
+from tutor.answer import format_passages
+from tutor.answerable import FEATURES, AnswerGate, check_messages, gate_features
+from tutor.evals.metrics import wilson_interval
+
+ANSWERABLE_SUITES = ("answerable", "answerable_mirror", "false_premise", "benign_lookalikes")
+
+
+def questions(datasets: Path) -> list[dict]:
+    rows = []
+    for suite in (*ANSWERABLE_SUITES, "unanswerable"):
+        for line in (datasets / f"{suite}.jsonl").read_text().splitlines():
+            if line.strip():
+                case = json.loads(line)
+                rows.append(
+                    {
+                        "id": case["id"],
+                        "question": case["question"],
+                        "group": case.get("kind", suite),
+                        "answerable": suite != "unanswerable",
+                    }
+                )
+    return rows
+
+
+def half(case_id: str) -> str:
+    """'tune' or 'test', fixed by the id alone."""
+    return "tune" if hashlib.sha256(case_id.encode()).digest()[0] % 2 == 0 else "test"
+
+
+def measure(tutor, rows: list[dict], cache_path: Path, progress=None) -> tuple[list[dict], str]:
+    """Each row with its gate features (None: the cosine gate declined it), and the model
+    id. Verdicts are cached in `cache_path`, so a rerun pays only for new questions;
+    `progress(done, total)` is called after each."""
+    model_id = tutor.llm.model_id
+    cache_path.parent.mkdir(parents=True, exist_ok=True)
+    cached = {}
+    if cache_path.exists():
+        for line in cache_path.read_text().splitlines():
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:  # a line cut off by an interrupted run
+                continue
+            cached[(record["model_id"], record["question"])] = record
+    system = prompts.system_prompt("explain", "intermediate", tutor.settings.prompt_canary)
+    todo = [r for r in rows if (model_id, r["question"]) not in cached]
+    with cache_path.open("a") as out:
+        for i, row in enumerate(todo, 1):
+            _, passages = tutor.retrieve_evidence(row["question"])
+            record = {"model_id": model_id, "question": row["question"], "features": None}
+            if passages:
+                evidence = format_passages(passages)
+                p_yes = tutor.llm.yes_probability(check_messages(system, evidence, row["question"]))
+                record["features"] = gate_features(p_yes, passages) | {"p_yes": p_yes}
+            out.write(json.dumps(record) + "\n")
+            out.flush()
+            cached[(model_id, row["question"])] = record
+            if progress:
+                progress(i, len(todo))
+    return [r | {"features": cached[(model_id, r["question"])]["features"]} for r in rows], model_id
+
+
+def fit(rows: list[dict], l2: float = 0.1) -> tuple[np.ndarray, float]:
+    """Logistic regression on the rows that reached the gate (weights, bias)."""
+    x = np.array([[r["features"][f] for f in FEATURES] for r in rows])
+    y = np.array([1.0 if r["answerable"] else 0.0 for r in rows])
+
+    def loss(params):
+        z = x @ params[:-1] + params[-1]
+        return np.mean(np.logaddexp(0, z) - y * z) + l2 * np.sum(params[:-1] ** 2) / len(y)
+
+    result = minimize(loss, np.zeros(x.shape[1] + 1), method="L-BFGS-B")
+    return result.x[:-1], float(result.x[-1])
+
+
+def declined(rows: list[dict], gate: AnswerGate | None) -> list[bool]:
+    """Whether each question is declined: by the cosine gate (no passages), or by `gate`."""
+    return [
+        r["features"] is None or (gate is not None and not gate.answers(r["features"]))
+        for r in rows
+    ]
+
+
+def rates(rows: list[dict], gate: AnswerGate | None) -> dict:
+    out = {}
+    flags = declined(rows, gate)
+    groups = {
+        "false_abstention": [f for f, r in zip(flags, rows, strict=True) if r["answerable"]],
+        "refusal_recall": [f for f, r in zip(flags, rows, strict=True) if not r["answerable"]],
+        "refusal_recall_near_miss": [
+            f for f, r in zip(flags, rows, strict=True) if r["group"] == "near_miss"
+        ],
+        "refusal_recall_off_topic": [
+            f for f, r in zip(flags, rows, strict=True) if r["group"] == "off_topic"
+        ],
+    }
+    for name, values in groups.items():
+        k, n = sum(values), len(values)
+        low, high = wilson_interval(k, n)
+        out[name] = {"value": round(k / n, 3) if n else None, "n": n, "ci95": [low, high]}
+    return out
+
+
+def choose_threshold(gate_rows: list[dict], gate: AnswerGate, max_false: float) -> float:
+    """The highest threshold that declines at most `max_false` of the answerable rows."""
+    probs = sorted(gate.probability(r["features"]) for r in gate_rows if r["answerable"])
+    allowed = int(np.floor(max_false * len(probs)))  # this many may fall below
+    return float(probs[allowed]) if allowed < len(probs) else 1.0
