@@ -188,3 +188,27 @@ def test_whether_a_follow_up_leans_on_the_conversation_is_decided_without_the_mo
     from tutor.followup import needs_context
 
     assert needs_context(question) is leans
+
+
+def test_a_long_history_is_trimmed_to_its_token_budget_at_a_token_boundary(small_llm):
+    from tutor.answer import format_history
+
+    old = " ".join(f"word{i} about diffusion models and GANs" for i in range(200))
+    history = [
+        Turn("user", old),
+        Turn("assistant", "Diffusion models learn to denoise step by step [1]."),
+        Turn("user", "What is a U-Net?"),
+    ]
+    text = format_history(history, small_llm.count_tokens, 120)
+    assert small_llm.count_tokens(text) <= 120
+    first, *newest = text.split("\n")
+    assert newest == [
+        "Tutor: Diffusion models learn to denoise step by step [1].",
+        "Learner: What is a U-Net?",
+    ]
+    kept = first.removeprefix("Learner: ")
+    assert old.endswith(" " + kept) and len(kept) < len(old)  # its newest words, whole
+    # The cut falls between tokens: the kept words tokenize as the tail of the whole turn.
+    whole = small_llm.llm.tokenize((" " + old).encode(), add_bos=False)
+    tail = small_llm.llm.tokenize((" " + kept).encode(), add_bos=False)
+    assert whole[-len(tail) :] == tail

@@ -88,6 +88,15 @@ def test_ask_returns_a_cited_answer_placed_on_the_roadmap(api):
     assert answer["text"] and not answer["abstained"]
     assert answer["citations"] and answer["citations"][0]["passage"]
     assert answer["model_id"] and "total_s" in answer["timings"]
+    # Each sentence comes with its support; a backed one with the exact sentence behind it.
+    assert answer["sentences"] and all(s["text"] in answer["text"] for s in answer["sentences"])
+    for sentence in answer["sentences"]:
+        if sentence["supported"]:
+            # Whole passages by default: the span indexes the passage as the model read it.
+            start, end = sentence["span"]
+            read = answer["retrieval"][sentence["passage"] - 1]["text"]
+            assert read[start:end] == sentence["quote"]
+            assert sentence["passage"] in sentence["citations"]
     place = answer["placement"]
     assert place["topic_id"] in {"gans", "gan-image-generation"}, place
     assert place["where"].startswith(f"Phase {place['phase']}, {place['section']} (step ")
@@ -142,6 +151,7 @@ def test_the_openai_client_can_use_the_tutor_as_a_model(api):
     citations = completion.model_extra["citations"]
     assert citations and f"[{citations[0]['number']}]" in text
     assert completion.model_extra["placement"]["where"].startswith("Phase ")
+    assert completion.model_extra["sentences"]  # the per-sentence structure, beside citations
 
     stream = client.chat.completions.create(
         model="genai-tutor",

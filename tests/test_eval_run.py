@@ -47,10 +47,11 @@ def smoke_run(eval_env, tmp_path_factory):
 def test_a_smoke_run_writes_all_three_reports(smoke_run):
     out, result = smoke_run
     report = json.loads((out / "report.json").read_text())
-    assert set(report["summary"]) == {"ours", "baseline"}
+    assert set(report["summary"]) == {"ours", "baseline", "closed_book"}
+    # Our model without retrieval answers the multiple-choice questions only.
     assert {(r["target"], r["suite"]) for r in report["cases"]} == {
         (t, s) for t in ("ours", "baseline") for s in SUITES
-    }
+    } | {("closed_book", "mcq")}
     for row in report["cases"]:
         assert row["reply"]["error"] is None, row
         assert "declined" in row["verdict"]
@@ -60,17 +61,25 @@ def test_a_smoke_run_writes_all_three_reports(smoke_run):
     assert judge["low_confidence"] is True  # the smoke judge is below the floor
     assert set(report["retrieval"]) == {"dense", "bm25", "hybrid"}
     ours = report["summary"]["ours"]
-    for section in ("adversarial", "indirect_injection", "benign_lookalikes", "latency"):
+    for section in (
+        "adversarial",
+        "indirect_injection",
+        "benign_lookalikes",
+        "mcq",
+        "hint_demands",
+        "latency",
+    ):
         assert section in ours
     assert 0.0 <= ours["adversarial"]["attack_success"]["value"] <= 1.0
     assert len(ours["adversarial"]["attack_success"]["ci95"]) == 2
 
     md = (out / "report.md").read_text()
-    assert "| Metric | ours | baseline |" in md and "Wilson 95% interval" in md
+    assert "| Metric | ours | baseline | closed_book |" in md and "Wilson 95% interval" in md
+    assert "Multiple choice, strict accuracy" in md
     assert "not results" in md and "Where the time goes" in md
     # Recorded, not how fast: speed belongs in benchmarks/.
     assert isinstance(report["timing"]["wall_s"], float)
-    assert report["timing"]["cases_run"] >= 2 * len(SUITES)
+    assert report["timing"]["cases_run"] >= 2 * len(SUITES) + 1
     html = (out / "report.html").read_text()
     assert 'class="weak"' in html  # judged metrics greyed
     assert html.count("data:image/png;base64,") >= 2

@@ -189,13 +189,41 @@ def count_usage(llm: LLMBackend, usage: dict[str, int], messages: list[Message],
     return completion
 
 
-def format_history(history: Sequence[Turn], max_chars_per_turn: int = 400) -> str:
-    lines = []
-    for turn in history[-6:]:
-        who = "Learner" if turn.role == "user" else "Tutor"
-        text = " ".join(turn.content.split())
-        lines.append(f"{who}: {text[:max_chars_per_turn]}")
-    return "\n".join(lines)
+def format_history(history: Sequence[Turn], count_tokens: Callable[[str], int], budget: int) -> str:
+    """The conversation for the rewrite prompt, newest turns first to be kept, within
+    `budget` model tokens. The turn that does not fit whole keeps its last words: the cut
+    falls between words, and this model's tokens carry their leading space, so no token
+    is ever split.
+
+    >>> words = lambda text: len(text.split())
+    >>> turns = [Turn("user", "one two three four"), Turn("assistant", "five six")]
+    >>> print(format_history(turns, words, 6))
+    Learner: four
+    Tutor: five six
+    """
+    lines: list[str] = []
+    used = 0
+    for turn in reversed(history):
+        who = "Learner:" if turn.role == "user" else "Tutor:"
+        words = turn.content.split()
+        line = " ".join([who, *words])
+        cost = count_tokens(line) + (1 if lines else 0)  # the newline between lines
+        if used + cost <= budget:
+            lines.append(line)
+            used += cost
+            continue
+        # Keep the most words of this turn that still fit (binary search on the cut).
+        low, high = 0, len(words)
+        while low < high:
+            keep = (low + high + 1) // 2
+            if used + count_tokens(" ".join([who, *words[-keep:]])) + 1 <= budget:
+                low = keep
+            else:
+                high = keep - 1
+        if low:
+            lines.append(" ".join([who, *words[-low:]]))
+        break
+    return "\n".join(reversed(lines))
 
 
 _FOR_MODEL = object()  # Tutor(gate=...) default: the gate fitted for the loaded model
@@ -258,7 +286,10 @@ class Tutor:
             {
                 "role": "user",
                 "content": prompts.REWRITE_USER.format(
-                    history=format_history(history), question=question
+                    history=format_history(
+                        history, self.llm.count_tokens, self.settings.history_tokens
+                    ),
+                    question=question,
                 ),
             },
         ]

@@ -81,6 +81,12 @@ class Settings(BaseSettings):
     temperature: float = Field(0.1, ge=0.0, le=2.0)
 
     top_k: int = Field(4, ge=1, le=20, description="Passages given to the model.")
+    history_tokens: int = Field(
+        300,
+        ge=16,
+        le=8192,
+        description="Model tokens of conversation the follow-up rewrite reads, newest first.",
+    )
     answer_cache: bool = Field(
         True,
         description="Give a question asked again (same wording up to case and spacing, mode, "
