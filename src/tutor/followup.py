@@ -25,73 +25,13 @@ _CONTINUES = re.compile(
     re.IGNORECASE,
 )
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9'-]+")
-_FUNCTION = frozenset(
-    [
-        "a",
-        "an",
-        "the",
-        "is",
-        "are",
-        "was",
-        "were",
-        "be",
-        "been",
-        "do",
-        "does",
-        "did",
-        "can",
-        "could",
-        "should",
-        "would",
-        "will",
-        "how",
-        "what",
-        "which",
-        "who",
-        "whom",
-        "whose",
-        "when",
-        "where",
-        "why",
-        "to",
-        "of",
-        "in",
-        "on",
-        "for",
-        "with",
-        "by",
-        "from",
-        "as",
-        "at",
-        "about",
-        "into",
-        "than",
-        "and",
-        "or",
-        "not",
-        "no",
-        "yes",
-        "me",
-        "you",
-        "i",
-        "my",
-        "your",
-        "we",
-        "our",
-        "us",
-        "please",
-        "explain",
-        "tell",
-        "give",
-        "show",
-        "mean",
-        "means",
-        "work",
-        "works",
-        "use",
-        "used",
-    ]
+_FUNCTION_WORDS = (
+    "a an the is are was were be been do does did can could should would will how what "
+    "which who whom whose when where why to of in on for with by from as at about into "
+    "than and or not no yes me you i my your we our us please explain tell give show mean "
+    "means work works use used"
 )
+_FUNCTION = frozenset(_FUNCTION_WORDS.split())
 
 
 def needs_context(question: str) -> bool:
