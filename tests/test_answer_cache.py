@@ -77,3 +77,38 @@ def test_a_damaged_cache_file_is_a_miss_not_a_failure(course_tutor, small_llm, t
     tutor = Tutor(course_tutor.settings, course_tutor.retriever, small_llm, cache)
     answer = tutor.ask("What is a GAN?")
     assert answer.text and not answer.cached
+
+
+def test_a_question_worded_differently_is_answered_from_the_cache_and_says_from_what(
+    course_tutor, small_llm, tmp_path
+):
+    asked = "What is mode collapse in GANs?"
+    reworded = "whats mode collapse in a GAN"
+    different = "What is posterior collapse in VAEs?"
+    embed = course_tutor.retriever.embedder.embed_query
+    near, far = float(embed(reworded) @ embed(asked)), float(embed(different) @ embed(asked))
+    assert near > far
+    settings = course_tutor.settings.model_copy(update={"cache_min_similarity": (near + far) / 2})
+    recorder = RecordingLLM(small_llm)
+    cache = AnswerCache(tmp_path / "answer-cache.sqlite")
+    tutor = Tutor(settings, course_tutor.retriever, lambda: recorder, cache)
+    first = tutor.ask(asked)
+    calls = len(recorder.sent)
+    again = tutor.ask(reworded)
+    assert len(recorder.sent) == calls  # no model call
+    assert again.cached and again.cached_from == "what is mode collapse in gans"
+    assert again.question == reworded and again.text == first.text
+    other = tutor.ask(different)
+    assert not other.cached and other.cached_from is None and len(recorder.sent) > calls
+
+
+def test_the_default_near_match_similarity_is_the_calibrated_one():
+    import json
+    from pathlib import Path
+
+    from tutor.config import Settings
+
+    measured = Path(__file__).resolve().parents[1] / "evals" / "results" / "cache_match.json"
+    calibration = json.loads(measured.read_text())
+    assert Settings().cache_min_similarity == calibration["threshold"]
+    assert calibration["test"]["different_matched"] == 0.0  # no wrong answer from the cache

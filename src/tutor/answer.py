@@ -75,6 +75,8 @@ class Answer:
     mode: str = "explain"
     level: str = "intermediate"
     cached: bool = False  # given again from the answer cache, without a model call
+    # The earlier question (normalised) a near-duplicate was answered from; None otherwise.
+    cached_from: str | None = None
     # Where the answer's topic sits on the roadmap, and what it builds on (tutor.place).
     placement: dict | None = None
     # P(the passages answer the question) from the calibrated gate (tutor.answerable), or
@@ -329,10 +331,21 @@ class Tutor:
         usage = {"prompt_tokens": 0, "completion_tokens": 0}
         question = validate_question(question)
         validate_mode(mode, level)
-        key = self._cache_key(question, history, top_k, phase, mode, level, max_tokens, temperature)
-        if key and (stored := self.cache.get(key)):
-            yield from self._replay(stored, started, studied)
-            return
+        context = self._cache_context(history, top_k, phase, mode, level, max_tokens, temperature)
+        key = context and cache_key(question=normalise(question), context=context)
+        question_vector = None
+        if key:
+            stored, matched = self.cache.get(key), None
+            if stored is None and self.settings.cache_min_similarity < 1.0:
+                # Worded differently, meaning the same: the nearest earlier question in the
+                # same context, above the calibrated similarity.
+                question_vector = self.retriever.embedder.embed_query(question)
+                near = self.cache.nearest(context, question_vector)
+                if near and near[2] >= self.settings.cache_min_similarity:
+                    stored, matched = self.cache.get(near[0]), near[1]
+            if stored is not None:
+                yield from self._replay(stored, started, studied, question, matched)
+                return
         timings: dict[str, float] = {}
         grading = quiz_question_to_grade(history) if mode == "quiz" else None
         query = question
@@ -379,7 +392,10 @@ class Tutor:
                 sentences=[x.to_dict() for x in sentences],
             )
             if key:  # only finished answers: one cut short by a client or an error is not kept
-                self.cache.put(key, answer.to_dict())
+                vector = question_vector
+                if vector is None and self.settings.cache_min_similarity < 1.0:
+                    vector = self.retriever.embedder.embed_query(question)
+                self.cache.put(key, answer.to_dict(), context, normalise(question), vector)
             answer.placement = with_missing(answer.placement, studied)
             return Done(answer)
 
@@ -513,16 +529,16 @@ class Tutor:
                 return event.answer
         raise AssertionError("stream ended without an answer")  # pragma: no cover
 
-    def _cache_key(
-        self, question, history, top_k, phase, mode, level, max_tokens, temperature
+    def _cache_context(
+        self, history, top_k, phase, mode, level, max_tokens, temperature
     ) -> str | None:
-        """The answer cache's key, or None when this answer must not come from the cache."""
+        """Everything but the question that decides an answer, as one key; None when this
+        answer must not come from the cache."""
         if self.cache is None or mode == "quiz" or temperature > self.settings.temperature:
             return None
         s = self.settings
         system = prompts.system_prompt(mode, level, s.prompt_canary)
         return cache_key(
-            question=normalise(question),
             history=[(t.role, t.content) for t in history],
             mode=mode,
             level=level,
@@ -538,9 +554,13 @@ class Tutor:
             prompts=(__version__, system, prompts.ANSWER_USER, prompts.MCQ_ANSWER_USER),
         )
 
-    def _replay(self, stored: dict, started: float, studied) -> Iterator[Event]:
+    def _replay(
+        self, stored: dict, started: float, studied, question: str, matched: str | None
+    ) -> Iterator[Event]:
         answer = Answer.from_dict(stored)
+        answer.question = question  # as asked this time
         answer.cached = True
+        answer.cached_from = matched
         answer.placement = with_missing(answer.placement, studied)
         answer.timings = {"first_token_s": time.perf_counter() - started}
         answer.timings["total_s"] = answer.timings["first_token_s"]

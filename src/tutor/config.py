@@ -92,6 +92,15 @@ class Settings(BaseSettings):
         description="Give a question asked again (same wording up to case and spacing, mode, "
         "level, conversation and index build) its earlier answer, without a model call.",
     )
+    cache_min_similarity: float = Field(
+        1.0,
+        ge=0.0,
+        le=1.0,
+        description="A question worded differently is answered from the cache when its "
+        "embedding is at least this close to an earlier one; 1.0 turns near matches off. Off "
+        "by default: with MiniLM no threshold keeps apart questions that differ only in "
+        "direction ('A to B' / 'B to A'); see evals/results/cache_match.json.",
+    )
     evidence_tokens: int = Field(
         0,
         ge=0,

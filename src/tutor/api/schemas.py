@@ -131,6 +131,9 @@ class AnswerOut(BaseModel):
     usage: dict[str, int] = {}
     truncated: bool = False
     cached: bool = False
+    cached_from: str | None = Field(
+        None, description="The earlier question a near-duplicate was answered from."
+    )
     model_id: str | None = None
     mode: str = "explain"
     level: str = "intermediate"
