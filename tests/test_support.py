@@ -44,6 +44,7 @@ def test_a_sentence_from_the_passages_is_backed_and_points_at_its_exact_span(
     assert gan_passages[0].hit.chunk.text[start:end] == backed.quote
     assert backed.quote.strip(" .") in copied or copied.strip(" .") in backed.quote
     assert made_up.supported is False and made_up.support < 0.79 and made_up.quote is None
+    assert backed.level == "backed" and made_up.level in ("loose", "not_found")
     assert question.supported is None and question.support is None
 
 

@@ -161,26 +161,31 @@ def _placement(place: dict, index: int) -> None:
             st.rerun()
 
 
-SUPPORTED = " :green-badge[:material/check: backed]"
-UNSUPPORTED = " :orange-badge[:material/warning: not in the passages]"
+# One badge per claim, by its support level (tutor.support): how sure the match with a
+# passage sentence is, not a verdict on the fact.
+BADGES = {
+    "backed": " :green-badge[:material/check: backed]",
+    "loose": " :gray-badge[loose match]",
+    "not_found": " :orange-badge[:material/warning: not found in the passages]",
+}
 
 
 def with_support(text: str, sentences: list[dict]) -> str:
-    """The answer's markdown with a badge after each claim: backed by a passage sentence, or
-    not found in the passages. The text keeps its own line breaks and lists.
+    """The answer's markdown with a badge after each claim: backed by a passage sentence, a
+    loose match, or not found in the passages. The text keeps its line breaks and lists.
 
     >>> with_support("GANs fight [1]. Why?", [
-    ...     {"text": "GANs fight [1].", "supported": True},
-    ...     {"text": "Why?", "supported": None}])
+    ...     {"text": "GANs fight [1].", "level": "backed"},
+    ...     {"text": "Why?", "level": None}])
     'GANs fight [1]. :green-badge[:material/check: backed] Why?'
     """
     out, cursor = [], 0
     for sentence in sentences:
         at = text.find(sentence["text"], cursor)
-        if at == -1 or sentence["supported"] is None:
+        if at == -1 or sentence.get("level") not in BADGES:
             continue
         end = at + len(sentence["text"])
-        out.append(text[cursor:end] + (SUPPORTED if sentence["supported"] else UNSUPPORTED))
+        out.append(text[cursor:end] + BADGES[sentence["level"]])
         cursor = end
     return "".join(out) + text[cursor:]
 

@@ -492,6 +492,7 @@ class Tutor:
             passages,
             self.retriever.embedder.embed,
             self.settings.support_min_similarity,
+            self.settings.support_weak_similarity,
         )
         timings["support_s"] = time.perf_counter() - t0
         # A passage that only a moved citation names is cited too.

@@ -136,6 +136,13 @@ class Settings(BaseSettings):
         "a passage sentence reaches this (chosen on the labelled answer sentences of "
         "evals/datasets/judge_calibration.jsonl: 0.84 balanced accuracy on the held-out half).",
     )
+    support_weak_similarity: float = Field(
+        0.55,
+        ge=-1.0,
+        le=1.0,
+        description="Below this an answer sentence is shown as not found in the passages "
+        "(chosen so that 97 % of backed sentences of the tuning half stay above it).",
+    )
     hint_guard: bool = Field(
         True,
         description="In hint mode, withhold sentences of the draft that give the answer away "

@@ -91,6 +91,9 @@ class SentenceOut(BaseModel):
     supported: bool | None = Field(
         description="support reaches the calibrated threshold; false: shown as unsupported."
     )
+    level: str | None = Field(
+        None, description="'backed', 'loose' or 'not_found' (calibrated); null: not a claim."
+    )
     quote: str | None = Field(None, description="The passage sentence that backs it.")
     passage: int | None = Field(None, description="That sentence's passage number.")
     span: list[int] | None = Field(None, description="Its [start, end) offsets in the chunk.")
