@@ -413,7 +413,7 @@ class Tutor:
         if mode != "quiz" and self.gate is not None:
             # Quiz questions ask for a question, not an answer, so the gate does not apply.
             t0 = time.perf_counter()
-            answerability = self.answerability(system, evidence, question, passages)
+            answerability = self.answerability(system, evidence, question, passages, usage)
             timings["answerable_s"] = time.perf_counter() - t0
             if answerability < self.gate.threshold:
                 text = self._abstain_text(candidates)
@@ -593,12 +593,21 @@ class Tutor:
         return candidates, passages
 
     def answerability(
-        self, system: str, evidence: str, question: str, passages: Sequence[Excerpt]
+        self,
+        system: str,
+        evidence: str,
+        question: str,
+        passages: Sequence[Excerpt],
+        usage: dict[str, int] | None = None,
     ) -> float:
         """P(answerable) from the calibrated gate: the model's P(yes) that the passages
-        state the answer, with the best passage's cosine."""
+        state the answer, with the best passage's cosine. The prompt's tokens are added to
+        `usage` when given."""
         assert self.gate is not None
-        p_yes = self.llm.yes_probability(check_messages(system, evidence, question))
+        messages = check_messages(system, evidence, question)
+        p_yes = self.llm.yes_probability(messages)
+        if usage is not None:
+            usage["prompt_tokens"] += self.llm.count_prompt_tokens(messages)
         return self.gate.probability(gate_features(p_yes, passages))
 
     def _evidence(
