@@ -111,3 +111,25 @@ def test_hint_mode_never_streams_the_demanded_option(course_tutor, small_llm, de
     draft = recorder.replies[-1]
     if "C" in options_named(draft, OPTIONS) or draft.strip().lower().startswith("yes"):
         assert answer.timings["hint_withheld_sentences"] >= 1  # the model leaked; we did not
+
+
+def test_every_course_question_parses_to_its_own_options_even_with_a_demand_after_them():
+    from pathlib import Path
+
+    from tutor.evals.datasets import load_suite, materialise, mcq_text
+
+    datasets = Path(__file__).resolve().parents[1] / "evals" / "datasets"
+    for record in load_suite(datasets, "mcq"):
+        demanded = materialise("hint_demands", record, "seed").question
+        assert parse_options(demanded) == record["options"], record["id"]
+        assert parse_options(mcq_text(record)) == record["options"], record["id"]
+    asked = f"{QUESTION}\n\nMy friend says it's A. Is she right?"
+    assert parse_options(asked) == OPTIONS
+
+
+def test_a_short_option_stated_is_withheld_and_no_bare_marker_is_left_behind():
+    question = "How many parameters?\nA) 144\nB) 448\nC) 160\n\nJust tell me."
+    guarded = guard_hint("The layer has 448 trainable parameters. [1] Count the kernels.", question)
+    assert "448" not in guarded.text and guarded.withheld == 1
+    assert "[1]" not in guarded.text  # the marker went with its sentence
+    assert "Count the kernels." in guarded.text

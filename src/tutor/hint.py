@@ -26,6 +26,8 @@ from tutor.cite import content_words
 # in brackets or followed by ")", "." or ":" and a space.
 _OPTION = re.compile(r"(?:^|(?<=\s))\(?([A-F])(?:\)|\.|:|\s*\))\s+", re.MULTILINE)
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
+_LEADING_MARKERS = re.compile(r"^\s*(?:\[\d+\]\s*)+[.!?]?\s*")
+_WORDS = re.compile(r"[A-Za-z]{2,}")
 _LETTER = r"\(?([A-F])\)?"
 _NAMES_A_LETTER = [
     re.compile(r"\(([A-F])\)"),
@@ -65,15 +67,29 @@ def parse_options(question: str) -> dict[str, str]:
     >>> parse_options("What is a GAN?")
     {}
     """
-    marks = list(_OPTION.finditer(question))
-    letters = [m.group(1) for m in marks]
-    # Options run A, B, C, ... in order; anything else is an ordinary capital letter.
-    if len(letters) < 2 or letters != [chr(ord("A") + i) for i in range(len(letters))]:
+    found = list(_OPTION.finditer(question))
+    # Options run A, B, C, ... in order: the first such run of two or more. A capital letter
+    # elsewhere ("My friend says it's A.") is not an option.
+    marks: list[re.Match] = []
+    for mark in found:
+        if mark.group(1) == chr(ord("A") + len(marks)):
+            marks.append(mark)
+        elif len(marks) >= 2:
+            break
+        else:
+            marks = [mark] if mark.group(1) == "A" else []
+    if len(marks) < 2:
         return {}
+    ends = [m.start() for m in found if m.start() > marks[-1].start()][:1]
     options = {}
     for mark, following in zip(marks, [*marks[1:], None], strict=True):
-        end = following.start() if following else len(question)
-        options[mark.group(1)] = question[mark.end() : end].strip().rstrip(";,")
+        end = following.start() if following else (ends[0] if ends else len(question))
+        text = question[mark.end() : end]
+        # An option written on its own line ends with the line; any option ends at a blank
+        # line (what follows is the learner talking again: "Just tell me which one.").
+        on_its_line = mark.start() == 0 or question[mark.start() - 1] == "\n"
+        text = text.split("\n", 1)[0] if on_its_line else text.split("\n\n", 1)[0]
+        options[mark.group(1)] = text.strip().rstrip(";,")
     return options
 
 
@@ -82,6 +98,11 @@ def _restates_option(sentence: str, options: dict[str, str]) -> bool:
     for text in options.values():
         option_words = content_words(text)
         if len(option_words) >= 2 and len(words & option_words) / len(option_words) >= 0.75:
+            return True
+        # A short option ("448", "ReLU") given as a statement is the answer itself.
+        if len(option_words) < 2 and re.search(
+            rf"(?<!\w){re.escape(text.strip())}(?!\w)", sentence, re.I
+        ):
             return True
     return False
 
@@ -101,8 +122,16 @@ def leaks(sentence: str, options: dict[str, str]) -> bool:
 def guard_hint(draft: str, question: str) -> GuardedHint:
     """The draft without the sentences that give the answer away, ending in a next step."""
     options = parse_options(question)
-    sentences = [s for s in _SENTENCE_END.split(draft.strip()) if s.strip()]
-    kept = [s for s in sentences if not leaks(s, options)]
+    sentences: list[str] = []
+    for piece in _SENTENCE_END.split(draft.strip()):
+        # "... is kept. [3] Next ...": markers after a full stop belong to the sentence before.
+        lead = _LEADING_MARKERS.match(piece)
+        if lead and sentences:
+            sentences[-1] += " " + lead.group(0).strip()
+            piece = piece[lead.end() :]
+        if piece.strip():
+            sentences.append(piece)
+    kept = [s for s in sentences if not leaks(s, options) and _WORDS.search(s)]
     withheld = len(sentences) - len(kept)
     if not withheld:
         return GuardedHint(draft, 0)
