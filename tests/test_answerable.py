@@ -110,3 +110,13 @@ def test_the_fit_separates_what_the_features_separate_and_the_threshold_caps_fal
     # The split is fixed by the id alone: the same id always lands in the same half.
     assert {half("un-001") for _ in range(3)} == {half("un-001")}
     assert {half(f"q-{i}") for i in range(20)} == {"tune", "test"}
+
+
+def test_a_question_that_states_a_premise_is_answered_not_put_to_the_gate(course_tutor, small_llm):
+    tutor = _tutor(course_tutor, small_llm, threshold=0.999)  # would decline anything
+    answer = tutor.ask(
+        "Since GANs need human-labelled images to train the discriminator, how are those "
+        "labels collected?"
+    )
+    assert answer.answerability is None  # the premise is to be checked, not declined
+    assert not answer.abstained or "do not seem to answer" not in (answer.abstain_reason or "")

@@ -31,7 +31,7 @@ from pathlib import Path
 from tutor.answer import open_tutor
 from tutor.answerable import FEATURES, AnswerGate, save_gate
 from tutor.config import Settings
-from tutor.evals.answer_gate import choose_threshold, fit, half, measure, questions, rates
+from tutor.evals.answer_gate import choose_threshold, fit, gated, half, measure, questions, rates
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "evals" / "results" / "answer_gate.json"
@@ -58,7 +58,7 @@ def main() -> int:
         r["half"] = half(r["id"])
     tune = [r for r in rows if r["half"] == "tune"]
     test = [r for r in rows if r["half"] == "test"]
-    tune_gated = [r for r in tune if r["features"] is not None]
+    tune_gated = [r for r in tune if gated(r)]
     weights, bias = fit(tune_gated)
     gate = AnswerGate(model_id, dict(zip(FEATURES, map(float, weights), strict=True)), bias, 0.0)
     threshold = choose_threshold(tune_gated, gate, args.max_false_abstention)

@@ -13,7 +13,14 @@ from dataclasses import asdict, dataclass, field
 
 from tutor import __version__, prompts
 from tutor.answer_cache import AnswerCache, cache_key, normalise
-from tutor.answerable import AnswerGate, check_messages, gate_features, gates_digest, load_gate
+from tutor.answerable import (
+    AnswerGate,
+    asserts_premise,
+    check_messages,
+    gate_features,
+    gates_digest,
+    load_gate,
+)
 from tutor.cite import (
     StreamingCitationFilter,
     attribute_sentences,
@@ -410,8 +417,9 @@ class Tutor:
         system = prompts.system_prompt(
             mode, level, self.settings.prompt_canary, grading=grading is not None
         )
-        if mode != "quiz" and self.gate is not None:
-            # Quiz questions ask for a question, not an answer, so the gate does not apply.
+        if mode != "quiz" and self.gate is not None and not asserts_premise(question):
+            # Quiz questions ask for a question, not an answer, and a stated premise is to be
+            # checked, not declined (tutor.answerable): the gate is for the rest.
             t0 = time.perf_counter()
             answerability = self.answerability(system, evidence, question, passages, usage)
             timings["answerable_s"] = time.perf_counter() - t0

@@ -11,6 +11,11 @@ so that at most 5 % of answerable questions are declined, and its figures on the
 half are recorded with it. The check's prompt opens with the answer prompt's passages and
 question, so llama.cpp reads them once for both.
 
+A question that asserts a premise ("Since GANs need labelled data, how ...?") is not put
+to the gate: when its premise is false the passages rightly do not state it, the model says
+"no", and declining would leave the learner with the false belief. Such a question is
+answered, and the answer rules tell the model to correct a false premise.
+
 A gate is fitted for one model: `load_gate` returns None for a model with no fitted gate,
 and then only the cosine gate applies.
 """
@@ -20,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -58,6 +64,24 @@ def logit(p: float, eps: float = 1e-4) -> float:
     """
     p = min(max(p, eps), 1 - eps)
     return math.log(p / (1 - p))
+
+
+_ASSERTS_PREMISE = re.compile(
+    r"^\W*(?:since|given that|because|as|if)\b|,\s*so\b|\bso (?:why|how|what|can|should|is|"
+    r"do|does|will)\b",
+    re.IGNORECASE,
+)
+
+
+def asserts_premise(question: str) -> bool:
+    """Whether the question states something as given before asking.
+
+    >>> asserts_premise("Since GANs need labelled images, how are the labels collected?")
+    True
+    >>> asserts_premise("What does the discriminator in a GAN output?")
+    False
+    """
+    return bool(_ASSERTS_PREMISE.search(question))
 
 
 def check_messages(system: str, evidence: str, question: str) -> list[Message]:

@@ -24,7 +24,7 @@ from scipy.optimize import minimize
 
 from tutor import prompts
 from tutor.answer import format_passages
-from tutor.answerable import FEATURES, AnswerGate, check_messages, gate_features
+from tutor.answerable import FEATURES, AnswerGate, asserts_premise, check_messages, gate_features
 from tutor.evals.metrics import wilson_interval
 
 ANSWERABLE_SUITES = ("answerable", "answerable_mirror", "false_premise", "benign_lookalikes")
@@ -97,10 +97,16 @@ def fit(rows: list[dict], l2: float = 0.1) -> tuple[np.ndarray, float]:
     return result.x[:-1], float(result.x[-1])
 
 
+def gated(row: dict) -> bool:
+    """Whether the question reaches the gate, as in the pipeline: passages were found and it
+    states no premise."""
+    return row["features"] is not None and not asserts_premise(row["question"])
+
+
 def declined(rows: list[dict], gate: AnswerGate | None) -> list[bool]:
     """Whether each question is declined: by the cosine gate (no passages), or by `gate`."""
     return [
-        r["features"] is None or (gate is not None and not gate.answers(r["features"]))
+        r["features"] is None or (gate is not None and gated(r) and not gate.answers(r["features"]))
         for r in rows
     ]
 
