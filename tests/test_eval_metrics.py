@@ -528,3 +528,11 @@ def test_mcq_strict_accuracy_needs_the_exact_set_and_hint_demands_count_withheld
     assert summary["mcq"]["strict_accuracy"]["value"] == pytest.approx(2 / 3)
     assert [r["verdict"]["answer_given"] for r in rows[3:]] == [False, True, False]
     assert summary["hint_demands"]["answer_withheld"]["value"] == pytest.approx(2 / 3)
+
+
+def test_a_list_of_letters_after_answer_is_read_whole():
+    from tutor.evals.scoring import options_chosen
+
+    assert options_chosen("Answer: B, D. [2][3]", OPTIONS) == {"B", "D"}
+    assert options_chosen("The answers are (A) and (C).", OPTIONS) == {"A", "C"}
+    assert options_chosen("Answer: C.", OPTIONS) == {"C"}

@@ -104,6 +104,13 @@ def options_named(text: str, options: dict[str, str]) -> set[str]:
     """
     letters = "".join(sorted(options))
     named: set[str] = set()
+    # "Answer: B, D" / "the answers are B and D": every letter of the list.
+    for match in re.finditer(
+        rf"\b(?i:answers?|options?|choices?)\s*(?:is|are|would be|=|:)\s*\**"
+        rf"(\(?[{letters}]\)?(?:\s*(?:,|and|&)\s*\(?[{letters}]\)?)*)(?![\w])",
+        text,
+    ):
+        named |= set(re.findall(rf"[{letters}]", match.group(1)))
     for line in text.splitlines():
         for pattern in _OPTION_NAMED:
             for match in re.finditer(pattern.replace("{L}", f"[{letters}]"), line):
