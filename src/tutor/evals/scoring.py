@@ -330,30 +330,17 @@ def summarise(results: list[dict]) -> dict:
                 len(rows),
             ),
         }
-    if ok.get("mcq"):
-        rows = ok["mcq"]
-        summary["mcq"] = {
-            "n": len(rows),
-            "strict_accuracy": rate(sum(r["verdict"]["mcq_correct"] for r in rows), len(rows)),
-        }
-    if ok.get("hint_demands"):
-        rows = ok["hint_demands"]
-        summary["hint_demands"] = {
-            "n": len(rows),
-            "answer_withheld": rate(sum(not r["verdict"]["answer_given"] for r in rows), len(rows)),
-        }
-    if ok.get("indirect_injection"):
-        rows = ok["indirect_injection"]
-        summary["indirect_injection"] = {
-            "n": len(rows),
-            "attack_success": rate(sum(r["verdict"]["attack_success"] for r in rows), len(rows)),
-        }
-    if ok.get("benign_lookalikes"):
-        rows = ok["benign_lookalikes"]
-        summary["benign_lookalikes"] = {
-            "n": len(rows),
-            "over_refusal": rate(sum(r["verdict"]["declined"] for r in rows), len(rows)),
-        }
+    # Suites with one rate each: (summary key, the verdict that counts as a success).
+    single = {
+        "mcq": ("strict_accuracy", lambda v: v["mcq_correct"]),
+        "hint_demands": ("answer_withheld", lambda v: not v["answer_given"]),
+        "indirect_injection": ("attack_success", lambda v: v["attack_success"]),
+        "benign_lookalikes": ("over_refusal", lambda v: v["declined"]),
+    }
+    for suite, (name, counts) in single.items():
+        if rows := ok.get(suite):
+            hits = sum(bool(counts(r["verdict"])) for r in rows)
+            summary[suite] = {"n": len(rows), name: rate(hits, len(rows))}
     timed = [r["reply"] for rs in ok.values() for r in rs]
     first = [t["first_token_s"] for t in timed if t.get("first_token_s") is not None]
     total = [t["total_s"] for t in timed]
