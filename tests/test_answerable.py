@@ -88,6 +88,7 @@ def test_the_model_rates_a_near_miss_less_answerable_than_a_question_its_passage
 
 def _row(p_yes, dense, answerable, group="answerable"):
     return {
+        "question": "What does the discriminator output?",
         "features": {"p_yes_logit": logit(p_yes), "dense_top": dense},
         "answerable": answerable,
         "group": group,
@@ -107,6 +108,9 @@ def test_the_fit_separates_what_the_features_separate_and_the_threshold_caps_fal
     measured = rates(rows, gate)
     assert measured["false_abstention"]["value"] <= 0.05
     assert measured["refusal_recall_near_miss"]["value"] == 1.0
+    # A question that states a premise never reaches the gate, so the gate never declines it.
+    premise = _row(0.01, 0.1, True) | {"question": "Since GANs need labels, how are they made?"}
+    assert rates([premise], gate)["false_abstention"]["value"] == 0.0
     # The split is fixed by the id alone: the same id always lands in the same half.
     assert {half("un-001") for _ in range(3)} == {half("un-001")}
     assert {half(f"q-{i}") for i in range(20)} == {"tune", "test"}
