@@ -193,22 +193,20 @@ def test_whether_a_follow_up_leans_on_the_conversation_is_decided_without_the_mo
 def test_a_long_history_is_trimmed_to_its_token_budget_at_a_token_boundary(small_llm):
     from tutor.answer import format_history
 
-    old = " ".join(f"word{i} about diffusion models and GANs" for i in range(200))
+    long_answer = " ".join(f"GANs pit a generator against a discriminator {i}." for i in range(80))
     history = [
-        Turn("user", old),
-        Turn("assistant", "Diffusion models learn to denoise step by step [1]."),
-        Turn("user", "What is a U-Net?"),
+        Turn("user", "What is a GAN?"),
+        Turn("assistant", long_answer),
+        Turn("user", "Thanks."),
     ]
     text = format_history(history, small_llm.count_tokens, 120)
     assert small_llm.count_tokens(text) <= 120
-    first, *newest = text.split("\n")
-    assert newest == [
-        "Tutor: Diffusion models learn to denoise step by step [1].",
-        "Learner: What is a U-Net?",
-    ]
-    kept = first.removeprefix("Learner: ")
-    assert old.endswith(" " + kept) and len(kept) < len(old)  # its newest words, whole
-    # The cut falls between tokens: the kept words tokenize as the tail of the whole turn.
-    whole = small_llm.llm.tokenize((" " + old).encode(), add_bos=False)
-    tail = small_llm.llm.tokenize((" " + kept).encode(), add_bos=False)
-    assert whole[-len(tail) :] == tail
+    learner, tutor, newest = text.split("\n")
+    # A long answer keeps its start and does not crowd out the question before it.
+    assert learner == "Learner: What is a GAN?" and newest == "Learner: Thanks."
+    kept = tutor.removeprefix("Tutor: ")
+    assert long_answer.startswith(kept + " ") and small_llm.count_tokens(tutor) <= 40
+    # The cut falls between tokens: the kept words tokenize as the head of the whole turn.
+    whole = small_llm.llm.tokenize(long_answer.encode(), add_bos=False)
+    head = small_llm.llm.tokenize(kept.encode(), add_bos=False)
+    assert whole[: len(head)] == head

@@ -199,39 +199,38 @@ def count_usage(llm: LLMBackend, usage: dict[str, int], messages: list[Message],
 
 
 def format_history(history: Sequence[Turn], count_tokens: Callable[[str], int], budget: int) -> str:
-    """The conversation for the rewrite prompt, newest turns first to be kept, within
-    `budget` model tokens. The turn that does not fit whole keeps its last words: the cut
-    falls between words, and this model's tokens carry their leading space, so no token
-    is ever split.
+    """The conversation for the rewrite prompt within `budget` model tokens. Each turn keeps
+    at most a third of the budget, from its start (an answer names its topic first, and a
+    long answer must not crowd out the learner's question before it); the newest turns are
+    kept first and older ones dropped once the budget is spent. Cuts fall between words, and
+    this model's tokens carry their leading space, so no token is ever split.
 
     >>> words = lambda text: len(text.split())
-    >>> turns = [Turn("user", "one two three four"), Turn("assistant", "five six")]
-    >>> print(format_history(turns, words, 6))
-    Learner: four
-    Tutor: five six
+    >>> turns = [Turn("user", "what is a GAN"), Turn("assistant", "a GAN pits two nets")]
+    >>> print(format_history(turns, words, 12))
+    Learner: what is a
+    Tutor: a GAN pits
     """
+    cap = max(1, budget // 3)
     lines: list[str] = []
     used = 0
     for turn in reversed(history):
         who = "Learner:" if turn.role == "user" else "Tutor:"
         words = turn.content.split()
-        line = " ".join([who, *words])
-        cost = count_tokens(line) + (1 if lines else 0)  # the newline between lines
-        if used + cost <= budget:
-            lines.append(line)
-            used += cost
-            continue
-        # Keep the most words of this turn that still fit (binary search on the cut).
+        # The most words from the start of the turn that fit its share (binary search).
         low, high = 0, len(words)
         while low < high:
             keep = (low + high + 1) // 2
-            if used + count_tokens(" ".join([who, *words[-keep:]])) + 1 <= budget:
+            if count_tokens(" ".join([who, *words[:keep]])) <= cap:
                 low = keep
             else:
                 high = keep - 1
-        if low:
-            lines.append(" ".join([who, *words[-low:]]))
-        break
+        line = " ".join([who, *words[:low]])
+        cost = count_tokens(line) + (1 if lines else 0)  # the newline between lines
+        if not low or used + cost > budget:
+            break
+        lines.append(line)
+        used += cost
     return "\n".join(reversed(lines))
 
 
