@@ -77,6 +77,13 @@ class Settings(BaseSettings):
         le=256,
         description="CPU threads for llama.cpp.",
     )
+    llm_lookup_tokens: int = Field(
+        0,
+        ge=0,
+        le=32,
+        description="llama.cpp only: tokens drafted per step by prompt lookup (speculative "
+        "decoding that copies from the passages); 0 decodes one token a step.",
+    )
     max_answer_tokens: int = Field(384, ge=16, le=8192)
     temperature: float = Field(0.1, ge=0.0, le=2.0)
 

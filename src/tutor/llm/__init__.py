@@ -16,7 +16,11 @@ def make_backend(settings: Settings, progress: Progress | None = None) -> LLMBac
 
         model = resolve_llm_model(settings.llm_model, settings.models_dir, progress)
         return LlamaCppBackend(
-            model, settings.llm_context_tokens, settings.llm_threads, settings.models_dir
+            model,
+            settings.llm_context_tokens,
+            settings.llm_threads,
+            settings.models_dir,
+            lookup_tokens=settings.llm_lookup_tokens,
         )
     if settings.llm_backend == "openai":
         from tutor.llm.openai_compat import OpenAICompatBackend

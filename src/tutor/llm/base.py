@@ -13,6 +13,11 @@ Message = dict[str, str]  # {"role": "system" | "user" | "assistant", "content":
 class GenerationStats:
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
+    # Speculative decoding (llama.cpp with lookup drafts): forward passes while writing,
+    # tokens drafted, and drafted tokens the model kept.
+    decode_steps: int = 0
+    drafted: int = 0
+    accepted: int = 0
 
 
 class LLMBackend(ABC):

@@ -8,6 +8,8 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
+
 from tutor.errors import LLMUnavailableError, ModelMissingError, PromptTooLongError
 from tutor.llm.base import NO_WORDS, YES_WORDS, LLMBackend, Message
 from tutor.models import HubModel
@@ -24,8 +26,20 @@ def common_prefix(a: list[int], b: list[int]) -> int:
 
 
 class LlamaCppBackend(LLMBackend):
-    def __init__(self, model: Path | HubModel, context_tokens: int, threads: int, models_dir: Path):
+    def __init__(
+        self,
+        model: Path | HubModel,
+        context_tokens: int,
+        threads: int,
+        models_dir: Path,
+        lookup_tokens: int = 0,
+        lookup_ngram: int = 3,
+    ):
         super().__init__()
+        # Prompt-lookup speculative decoding (tutor.llm.lookup): tokens drafted per step from
+        # the context, 0 = plain decoding through llama-cpp-python's chat completion.
+        self.lookup_tokens = lookup_tokens
+        self.lookup_ngram = lookup_ngram
         try:
             from llama_cpp import Llama
         except ImportError as exc:  # pragma: no cover - part of the default install
@@ -131,6 +145,9 @@ class LlamaCppBackend(LLMBackend):
     def stream_chat(
         self, messages: list[Message], max_tokens: int, temperature: float
     ) -> Iterator[str]:
+        if self.lookup_tokens > 0:
+            yield from self._stream_lookup(messages, max_tokens, temperature)
+            return
         with self._lock:
             try:
                 stream = self.llm.create_chat_completion(
@@ -153,3 +170,86 @@ class LlamaCppBackend(LLMBackend):
                     "Ask a shorter question or start a new conversation."
                 ) from exc
             self.last_stats.completion_tokens = completion_tokens
+
+    def _decode(self, tokens: list[int], every_row: bool) -> np.ndarray:
+        """Run `tokens` after the cached context; the logits of every position of the last
+        batch (`every_row`, for draft checks) or of the last one only (a prompt).
+        llama-cpp-python's own draft path sets logits_all for the whole prompt as well,
+        which computes and copies 150k logits for every prompt token."""
+        llm = self.llm
+        llm._ctx.kv_cache_seq_rm(-1, llm.n_tokens, -1)
+        for start in range(0, len(tokens), llm.n_batch):
+            batch = tokens[start : start + llm.n_batch]
+            llm._batch.set_batch(batch=batch, n_past=llm.n_tokens, logits_all=every_row)
+            llm._ctx.decode(llm._batch)
+            llm.input_ids[llm.n_tokens : llm.n_tokens + len(batch)] = batch
+            llm.n_tokens += len(batch)
+        rows = len(batch) if every_row else 1
+        logits = np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(rows * llm.n_vocab(),))
+        return logits.reshape(rows, llm.n_vocab()).copy()
+
+    def _stream_lookup(
+        self, messages: list[Message], max_tokens: int, temperature: float
+    ) -> Iterator[str]:
+        """Generation with prompt-lookup drafts (tutor.llm.lookup); the same text as plain
+        decoding at temperature 0, the same distribution above it."""
+        import codecs
+        import random
+
+        import llama_cpp
+
+        from tutor.llm.lookup import draft_tokens, verify
+
+        stats = self.last_stats = type(self.last_stats)()
+        with self._lock:
+            llm = self.llm
+            prompt = llm.tokenize(self._chat_prompt(messages).encode(), special=True)
+            if len(prompt) >= llm.n_ctx():
+                raise PromptTooLongError(
+                    f"The question and conversation are too long for the model to read "
+                    f"({len(prompt)} tokens, the context holds {llm.n_ctx()}). Ask a shorter "
+                    "question or start a new conversation."
+                )
+            # Re-read only what differs from the cached context (the rules, and the passages
+            # the answerability check has just read, stay in the KV cache).
+            llm.n_tokens = common_prefix(llm.input_ids[: llm.n_tokens].tolist(), prompt[:-1])
+            rng = random.Random()
+            text = codecs.getincrementaldecoder("utf-8")(errors="replace")
+            rows = self._decode(prompt[llm.n_tokens :], every_row=False)
+            pending = [verify(rows, [], temperature, rng).next_token]
+            written = 0
+            while True:
+                for token in pending:
+                    if written >= max_tokens or llama_cpp.llama_vocab_is_eog(
+                        llm._model.vocab, token
+                    ):
+                        pending = []
+                        break
+                    written += 1
+                    piece = text.decode(llm.detokenize([token]))
+                    if piece:
+                        yield piece
+                if not pending:
+                    break
+                # pending[:-1] are in the KV cache already; the last one is read now.
+                room = min(max_tokens - written, llm.n_ctx() - llm.n_tokens - 2)
+                if room < 0:
+                    break
+                context = np.append(llm.input_ids[: llm.n_tokens], pending[-1]).astype(np.intc)
+                draft = draft_tokens(context, self.lookup_ngram, min(self.lookup_tokens, room))
+                start = llm.n_tokens
+                rows = self._decode([pending[-1], *draft], every_row=True)
+                verdict = verify(rows, draft, temperature, rng)
+                stats.decode_steps += 1
+                stats.drafted += len(draft)
+                stats.accepted += verdict.accepted
+                # Forget the rejected draft tokens: the next decode starts after the kept ones.
+                llm.n_tokens = start + 1 + verdict.accepted
+                pending = [*draft[: verdict.accepted], verdict.next_token]
+            # The logits left are those of a draft position, not of the last kept token.
+            llm._requires_eval = True
+            tail = text.decode(b"", final=True)
+            if tail:
+                yield tail
+            stats.prompt_tokens = len(prompt)
+            stats.completion_tokens = written
