@@ -469,10 +469,9 @@ class Tutor:
         raw = "".join(pieces).strip()
         completion = count_usage(self.llm, usage, messages, "".join(pieces))
         truncated = completion >= max_tokens
-        if stats := self.llm.last_stats:
-            if stats.drafted:  # speculative decoding: tokens written per forward pass
-                timings["decode_steps"] = stats.decode_steps
-                timings["draft_accepted"] = stats.accepted
+        if (stats := self.llm.last_stats).drafted:  # speculative decoding was on
+            timings["decode_steps"] = stats.decode_steps
+            timings["draft_accepted"] = stats.accepted
         if held is not None and raw and not is_abstention(raw):
             guarded = guard_hint(raw, question)
             timings["first_token_s"] = time.perf_counter() - started
