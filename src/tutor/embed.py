@@ -37,13 +37,20 @@ class Embedder:
         progress: Callable[[int, int], None] | None = None,
     ) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        # Longest first over the whole list, not per batch: a batch is padded to its longest
+        # text, so batches of like lengths waste no work on padding (sentence-transformers
+        # sorts only within one encode call, and progress needs several calls).
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
         for start in range(0, len(texts), batch_size):
-            batch = texts[start : start + batch_size]
-            out[start : start + len(batch)] = self.model.encode(
-                batch, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True
+            rows = order[start : start + batch_size]
+            out[rows] = self.model.encode(
+                [texts[i] for i in rows],
+                batch_size=batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
             )
             if progress:
-                progress(start + len(batch), len(texts))
+                progress(start + len(rows), len(texts))
         return out
 
     def embed_query(self, text: str) -> np.ndarray:

@@ -215,41 +215,40 @@ class LlamaCppBackend(LLMBackend):
             llm.n_tokens = common_prefix(llm.input_ids[: llm.n_tokens].tolist(), prompt[:-1])
             rng = random.Random()
             text = codecs.getincrementaldecoder("utf-8")(errors="replace")
-            rows = self._decode(prompt[llm.n_tokens :], every_row=False)
-            pending = [verify(rows, [], temperature, rng).next_token]
             written = 0
-            while True:
-                for token in pending:
-                    if written >= max_tokens or llama_cpp.llama_vocab_is_eog(
-                        llm._model.vocab, token
-                    ):
-                        pending = []
-                        break
-                    written += 1
-                    piece = text.decode(llm.detokenize([token]))
-                    if piece:
-                        yield piece
-                if not pending:
-                    break
-                # pending[:-1] are in the KV cache already; the last one is read now.
-                room = min(max_tokens - written, llm.n_ctx() - llm.n_tokens - 2)
-                if room < 0:
-                    break
-                context = np.append(llm.input_ids[: llm.n_tokens], pending[-1]).astype(np.intc)
-                draft = draft_tokens(context, self.lookup_ngram, min(self.lookup_tokens, room))
-                start = llm.n_tokens
-                rows = self._decode([pending[-1], *draft], every_row=True)
-                verdict = verify(rows, draft, temperature, rng)
-                stats.decode_steps += 1
-                stats.drafted += len(draft)
-                stats.accepted += verdict.accepted
-                # Forget the rejected draft tokens: the next decode starts after the kept ones.
-                llm.n_tokens = start + 1 + verdict.accepted
-                pending = [*draft[: verdict.accepted], verdict.next_token]
-            # The logits left are those of a draft position, not of the last kept token.
-            llm._requires_eval = True
-            tail = text.decode(b"", final=True)
-            if tail:
-                yield tail
-            stats.prompt_tokens = len(prompt)
-            stats.completion_tokens = written
+            try:
+                rows = self._decode(prompt[llm.n_tokens :], every_row=False)
+                pending = [verify(rows, [], temperature, rng).next_token]
+                while True:
+                    for token in pending:
+                        if llama_cpp.llama_vocab_is_eog(llm._model.vocab, token):
+                            return
+                        written += 1
+                        if piece := text.decode(llm.detokenize([token])):
+                            yield piece
+                        if written >= max_tokens:
+                            return
+                    # pending[:-1] are in the KV cache already; the last one is read now.
+                    room = min(max_tokens - written, llm.n_ctx() - llm.n_tokens - 2)
+                    if room < 0:
+                        return
+                    context = np.append(llm.input_ids[: llm.n_tokens], pending[-1])
+                    draft = draft_tokens(
+                        context.astype(np.intc), self.lookup_ngram, min(self.lookup_tokens, room)
+                    )
+                    start = llm.n_tokens
+                    rows = self._decode([pending[-1], *draft], every_row=True)
+                    verdict = verify(rows, draft, temperature, rng)
+                    stats.decode_steps += 1
+                    stats.drafted += len(draft)
+                    stats.accepted += verdict.accepted
+                    # Forget the rejected draft tokens: the next decode starts after the kept
+                    # ones.
+                    llm.n_tokens = start + 1 + verdict.accepted
+                    pending = [*draft[: verdict.accepted], verdict.next_token]
+            finally:
+                # The logits left are a draft position's, not the last kept token's, so the
+                # plain path must not sample from them (also when the reader went away).
+                llm._requires_eval = True
+                stats.prompt_tokens = len(prompt)
+                stats.completion_tokens = written
