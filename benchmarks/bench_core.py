@@ -78,7 +78,7 @@ def main() -> None:
     settings = Settings(data_dir=data_dir, llm_model=args.model)
 
     t0 = time.perf_counter()
-    embedder = Embedder(settings.embed_model)
+    embedder = Embedder(settings.embed_model, settings.embed_precision)
     load_s = time.perf_counter() - t0
     report = build_index(settings, embedder=embedder)
     print(

@@ -35,7 +35,7 @@ def main() -> None:
     from tutor.retrieve import Retriever
 
     settings = Settings(data_dir=Path(tempfile.mkdtemp(prefix="tutor-corpus-")))
-    embedder = Embedder(settings.embed_model)
+    embedder = Embedder(settings.embed_model, settings.embed_precision)
     print(f"# {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, embedder {settings.embed_model}")
 
     def measure(label: str) -> None:

@@ -33,7 +33,7 @@ def half(pair_id: str) -> str:
 
 def main() -> int:
     settings = Settings()
-    embedder = Embedder(settings.embed_model)
+    embedder = Embedder(settings.embed_model, settings.embed_precision)
     pairs = [json.loads(line) for line in PAIRS.read_text().splitlines() if line.strip()]
     for p in pairs:
         a, b = (embedder.embed_query(normalise(p[k])) for k in ("a", "b"))

@@ -35,7 +35,7 @@ def score(embedder: Embedder, claim: str, passage: str) -> float:
 
 def main() -> int:
     settings = Settings()
-    embedder = Embedder(settings.embed_model)
+    embedder = Embedder(settings.embed_model, settings.embed_precision)
     pairs = load_calibration(settings.evals_dir / "datasets")
     scored = [(p, score(embedder, p["claim"], p["passage"])) for p in pairs]
 

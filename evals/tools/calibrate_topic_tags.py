@@ -21,7 +21,7 @@ OUT = Path(__file__).resolve().parents[1] / "results" / "topic_tags.json"
 
 def main() -> int:
     settings = Settings()
-    result = calibrate(settings, Embedder(settings.embed_model))
+    result = calibrate(settings, Embedder(settings.embed_model, settings.embed_precision))
     result["measured_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     result["embed_model"] = settings.embed_model
     OUT.write_text(json.dumps(result, indent=1) + "\n")

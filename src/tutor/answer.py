@@ -673,7 +673,7 @@ def open_tutor(settings: Settings, progress=None) -> Tutor:
     from tutor.llm import make_backend
 
     index = load_index(settings)
-    retriever = Retriever(index, Embedder(settings.embed_model), settings)
+    retriever = Retriever(index, Embedder(settings.embed_model, settings.embed_precision), settings)
     cache = (
         AnswerCache(settings.data_dir / "answer-cache.sqlite") if settings.answer_cache else None
     )

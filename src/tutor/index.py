@@ -287,7 +287,7 @@ def _fill_build(settings, extra_paths, embedder, progress, rebuild, report, stag
         return report  # nothing to do: the current index is up to date
 
     if new_chunks:
-        embedder = embedder or Embedder(settings.embed_model)
+        embedder = embedder or Embedder(settings.embed_model, settings.embed_precision)
         if embedder.name != settings.embed_model:
             raise IndexMismatchError(
                 f"Embedder {embedder.name} does not match TUTOR_EMBED_MODEL={settings.embed_model}."

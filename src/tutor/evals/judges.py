@@ -368,7 +368,7 @@ def make_judge(settings, judge: str = "local", judge_model: str | None = None) -
     llm = make_backend(chosen)
     cache_name = "".join(c if c.isalnum() else "-" for c in llm.model_id)[:80]
     cache = VerdictCache(settings.data_dir / "eval-cache" / f"judge-{cache_name}.jsonl")
-    return LLMJudge(llm, Embedder(settings.embed_model).embed, cache)
+    return LLMJudge(llm, Embedder(settings.embed_model, settings.embed_precision).embed, cache)
 
 
 # --- calibration -----------------------------------------------------------------------
