@@ -85,11 +85,13 @@ class Settings(BaseSettings):
         description="CPU threads for llama.cpp.",
     )
     llm_lookup_tokens: int = Field(
-        0,
+        4,
         ge=0,
         le=32,
-        description="llama.cpp only: tokens drafted per step by prompt lookup (speculative "
-        "decoding that copies from the passages); 0 decodes one token a step.",
+        description="llama.cpp only: the most tokens drafted per step by prompt lookup "
+        "(speculative decoding that copies from the passages; the draft length adapts to "
+        "how much is kept); 0 decodes one token a step. The output is what plain decoding "
+        "would give (exactly at temperature 0, in distribution above it).",
     )
     max_answer_tokens: int = Field(384, ge=16, le=8192)
     temperature: float = Field(0.1, ge=0.0, le=2.0)

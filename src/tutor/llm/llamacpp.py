@@ -216,6 +216,7 @@ class LlamaCppBackend(LLMBackend):
             rng = random.Random()
             text = codecs.getincrementaldecoder("utf-8")(errors="replace")
             written = 0
+            size = 1  # the draft length, adapted to how much of the drafts is kept
             try:
                 rows = self._decode(prompt[llm.n_tokens :], every_row=False)
                 pending = [verify(rows, [], temperature, rng).next_token]
@@ -232,10 +233,8 @@ class LlamaCppBackend(LLMBackend):
                     room = min(max_tokens - written, llm.n_ctx() - llm.n_tokens - 2)
                     if room < 0:
                         return
-                    context = np.append(llm.input_ids[: llm.n_tokens], pending[-1])
-                    draft = draft_tokens(
-                        context.astype(np.intc), self.lookup_ngram, min(self.lookup_tokens, room)
-                    )
+                    context = np.append(llm.input_ids[: llm.n_tokens], pending[-1]).astype(np.intc)
+                    draft = draft_tokens(context, self.lookup_ngram, min(size, room))
                     start = llm.n_tokens
                     rows = self._decode([pending[-1], *draft], every_row=True)
                     verdict = verify(rows, draft, temperature, rng)
@@ -246,6 +245,9 @@ class LlamaCppBackend(LLMBackend):
                     # ones.
                     llm.n_tokens = start + 1 + verdict.accepted
                     pending = [*draft[: verdict.accepted], verdict.next_token]
+                    if draft:
+                        kept_all = verdict.accepted == len(draft)
+                        size = min(self.lookup_tokens, size * 2) if kept_all else max(1, size // 2)
             finally:
                 # The logits left are a draft position's, not the last kept token's, so the
                 # plain path must not sample from them (also when the reader went away).
