@@ -13,7 +13,7 @@ ifeq ($(ARCH),x86_64)
 LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
 endif
 
-.PHONY: setup install lock models index resources run serve chromium test eval eval-full eval-quick lint bench bench-api bench-evidence soak clean-venv
+.PHONY: setup install lock models index resources run serve chromium test eval eval-full eval-quick lint bench bench-api bench-evidence bench-decode bench-index soak clean-venv
 
 setup: install models
 
@@ -64,7 +64,7 @@ resources: models
 # The evals want the resources: from the mirror beside the repo when there is one.
 MIRROR ?= ../shared/resources
 ifneq ($(wildcard $(MIRROR)),)
-eval eval-full bench-evidence: export TUTOR_RESOURCES_FROM ?= $(abspath $(MIRROR))
+eval eval-full bench-evidence bench-decode: export TUTOR_RESOURCES_FROM ?= $(abspath $(MIRROR))
 endif
 
 # The eval of record: a fixed stratified sample of about 150 cases over every suite and
@@ -111,6 +111,17 @@ soak: index
 # Whole passages vs selected evidence on 30 eval questions, judged (about 45 minutes).
 bench-evidence: resources
 	$(BIN)/python benchmarks/bench_evidence.py
+
+# Plain against speculative (prompt-lookup) decoding on 16 eval questions (about 15 minutes).
+bench-decode: resources
+	$(BIN)/python benchmarks/bench_decode.py
+	$(BIN)/python benchmarks/collect_latest.py
+
+# A full index of the fetched resources in fp32 and in bfloat16, with retrieval quality
+# (about 10 minutes on 2 cores).
+bench-index: install
+	$(BIN)/python benchmarks/bench_index.py --mirror $(abspath $(MIRROR))
+	$(BIN)/python benchmarks/collect_latest.py
 
 clean-venv:
 	rm -rf $(VENV)
