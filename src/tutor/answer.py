@@ -21,6 +21,7 @@ from tutor.answerable import (
     gates_digest,
     load_gate,
 )
+from tutor.choice import Choice, choose_options
 from tutor.cite import (
     StreamingCitationFilter,
     attribute_sentences,
@@ -429,12 +430,19 @@ class Tutor:
                 reason = f"the passages do not seem to answer it ({answerability:.2f})"
                 yield done(text, [], True, reason, self.llm.model_id)
                 return
+        choice: Choice | None = None
         if grading:
             user = prompts.QUIZ_GRADE_USER.format(
                 passages=evidence, quiz_question=grading, question=question
             )
-        elif mode == "explain" and parse_options(question):
-            user = prompts.MCQ_ANSWER_USER.format(passages=evidence, question=question)
+        elif mode == "explain" and (options := parse_options(question)):
+            t0 = time.perf_counter()
+            choice = choose_options(self.llm, system, evidence, question, options, usage)
+            timings["options_s"] = time.perf_counter() - t0
+            chosen = "; ".join(f"{letter}) {options[letter]}" for letter in choice.letters)
+            user = prompts.MCQ_EXPLAIN_USER.format(
+                passages=evidence, question=question, choice=chosen
+            )
         else:
             user = prompts.ANSWER_USER.format(passages=evidence, question=question)
         messages: list[Message] = [
@@ -468,6 +476,10 @@ class Tutor:
                 held.append(rest)
         raw = "".join(pieces).strip()
         completion = count_usage(self.llm, usage, messages, "".join(pieces))
+        if choice is not None and raw and not is_abstention(raw):
+            # The option was decided in code (tutor.choice); the model only explained it.
+            raw = f"{raw}\n\n{choice.line()}"
+            yield Token(f"\n\n{choice.line()}")
         truncated = completion >= max_tokens
         if (stats := self.llm.last_stats).drafted:  # speculative decoding was on
             timings["decode_steps"] = stats.decode_steps
@@ -562,7 +574,13 @@ class Tutor:
             retrieval=(s.evidence_tokens, s.evidence_candidates, s.min_dense_score, s.rrf_k),
             hint_guard=s.hint_guard,
             gate=(s.answer_gate, gates_digest()),  # read without loading the model
-            prompts=(__version__, system, prompts.ANSWER_USER, prompts.MCQ_ANSWER_USER),
+            prompts=(
+                __version__,
+                system,
+                prompts.ANSWER_USER,
+                prompts.MCQ_EXPLAIN_USER,
+                prompts.OPTION_CHECK_USER,
+            ),
         )
 
     def _replay(

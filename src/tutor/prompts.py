@@ -64,11 +64,20 @@ ANSWER_USER = (
 )
 
 # Appended to the answer instruction when the question lists options (tutor.hint.parse_options).
-MCQ_ANSWER_USER = (
+# A multiple-choice question (tutor.choice): each option is checked on its own, then the
+# chosen one is explained. The check opens like the answer prompt (rules, passages, the
+# question's stem), so llama.cpp reads the passages once for all options.
+OPTION_CHECK_USER = (
     QUESTION_BLOCK
-    + "This is a multiple-choice question. For each option, say in one short sentence whether "
-    "the passages support it, with the passage number in brackets, like [1]. Then name the "
-    "correct option or options by letter, like: Answer: C."
+    + "Proposed answer: {option}\n\nDo the passages above show that the proposed answer is "
+    "correct? Reply with only yes or no."
+)
+
+MCQ_EXPLAIN_USER = (
+    QUESTION_BLOCK
+    + "The passages support this choice: {choice}. In at most three sentences, explain from "
+    "the passages why it is correct and why the other options are not. End each sentence "
+    "with the passage number in brackets, like [1]."
 )
 
 ANSWERABLE_USER = (
