@@ -152,14 +152,27 @@ def gives_away(text: str, options: dict[str, str], correct: set[str], demand: st
 _ASSERTS = re.compile(r"\b(?:correct|right|true|answers? (?:is|are|would be)|answers?:)", re.I)
 
 
+# A closing "Answer: C" / "Answer: B, D" (what both targets are asked to end with).
+_ANSWER_STATED = re.compile(
+    r"\b(?i:final answer|answers?)\s*:\s*\**(\(?[A-F]\)?(?:\s*(?:,|and|&)\s*\(?[A-F]\)?)*)(?![\w])"
+)
+
+
 def options_chosen(text: str, options: dict[str, str]) -> set[str]:
-    """The options an answer picks: those named in its sentences that say which is correct
-    ("The answer is C", "B and D are correct"), or every option it names when none does.
+    """The options an answer picks: the last "Answer: ..." it states, when it states one
+    (an explanation may well call a distractor's figure "correct" for something else);
+    otherwise those named in its sentences that say which is correct ("The answer is C",
+    "B and D are correct"), or every option it names when none does.
 
     >>> opts = {"A": "x", "B": "y", "C": "z"}
     >>> sorted(options_chosen("The correct answer is (C). Option A is wrong: ...", opts))
     ['C']
+    >>> sorted(options_chosen("A is correct for small data, B is right too [1]. Answer: B", opts))
+    ['B']
     """
+    stated = _ANSWER_STATED.findall(text)
+    if stated and (letters := set(re.findall(r"[A-F]", stated[-1])) & set(options)):
+        return letters
     asserting = [s for s in re.split(r"(?<=[.!?])\s+|\n+", text) if _ASSERTS.search(s)]
     chosen = set().union(*(options_named(s, options) for s in asserting)) if asserting else set()
     return chosen or options_named(text, options)
