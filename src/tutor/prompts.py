@@ -63,7 +63,6 @@ ANSWER_USER = (
     "number in brackets, like [1]."
 )
 
-# Appended to the answer instruction when the question lists options (tutor.hint.parse_options).
 # A multiple-choice question (tutor.choice): each option is checked on its own, then the
 # chosen one is explained. The check opens like the answer prompt (rules, passages, the
 # question's stem), so llama.cpp reads the passages once for all options.
