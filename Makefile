@@ -7,17 +7,40 @@ BIN := $(VENV)/bin
 TUTOR := $(BIN)/tutor
 STAMP := $(VENV)/.stamp-install
 ARCH := $(shell uname -m)
-# llama.cpp is compiled on install. A -march=native build can use AMX tiles, which many VMs
-# advertise but do not enable (SIGILL); AVX2 is fast and safe on every x86-64 of the last decade.
+# llama.cpp is compiled on install for the instruction sets this CPU reports: AVX2 on every
+# x86-64, plus AVX-512 (with VNNI, VBMI, BF16 where present), which reads prompts about 1.5x
+# faster (docs/benchmarks.md). Not -march=native: that also turns on ggml's AMX kernels,
+# which crash on VMs that advertise AMX (a general protection fault in ldtilecfg, seen here).
 ifeq ($(ARCH),x86_64)
-LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
+CPU_FLAGS := $(shell grep -m1 '^flags' /proc/cpuinfo 2>/dev/null)
+cpu_has = $(filter $(1),$(CPU_FLAGS))
+AVX512 := $(and $(call cpu_has,avx512f),$(call cpu_has,avx512cd),$(call cpu_has,avx512vl),$(call cpu_has,avx512dq),$(call cpu_has,avx512bw))
+LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON \
+	$(if $(call cpu_has,avx_vnni),-DGGML_AVX_VNNI=ON) \
+	$(if $(AVX512),-DGGML_AVX512=ON \
+		$(if $(call cpu_has,avx512_vnni),-DGGML_AVX512_VNNI=ON) \
+		$(if $(call cpu_has,avx512vbmi),-DGGML_AVX512_VBMI=ON) \
+		$(if $(call cpu_has,avx512_bf16),-DGGML_AVX512_BF16=ON))
 endif
 
-.PHONY: setup install lock models index resources run serve chromium test eval eval-full eval-quick lint bench bench-api bench-evidence bench-decode bench-index soak clean-venv
+.PHONY: setup install llama-cpu lock models index resources run serve chromium test eval eval-full eval-quick lint bench bench-api bench-evidence bench-decode bench-overhead bench-followup bench-prefill bench-index soak clean-venv
 
 setup: install models
 
-install: $(STAMP)
+install: $(STAMP) llama-cpu
+
+# pip keys the llama.cpp wheel it compiled by version, not by compiler flags, so a wheel cached
+# from an AVX2-only build (or a venv made before AVX-512 builds) would be used here: compile it
+# again when this CPU has AVX-512 and the installed build lacks it. Checked on every run (0.3 s).
+llama-cpu: $(STAMP)
+	@if [[ "$(LLAMA_CMAKE_ARGS)" == *GGML_AVX512=ON* ]] && ! $(BIN)/python -c "import llama_cpp, sys; \
+		sys.exit(b'AVX512 = 1' not in llama_cpp.llama_print_system_info())"; then \
+		echo ">> The cached llama.cpp build lacks AVX-512, which this CPU has: compiling it again (~7 min)"; \
+		$(BIN)/pip cache remove -q 'llama_cpp_python*' 2>/dev/null; \
+		CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) \
+			$(BIN)/pip install -q --disable-pip-version-check --force-reinstall --no-deps \
+			--require-hashes -r <(grep -A1 '^llama-cpp-python==' requirements.lock); \
+	fi
 
 # Every package, transitive ones too, at the version it was tested with and checked by hash
 # (requirements.lock, from `make lock`); then the tutor itself, without resolving anything.
@@ -64,7 +87,7 @@ resources: models
 # The evals want the resources: from the mirror beside the repo when there is one.
 MIRROR ?= ../shared/resources
 ifneq ($(wildcard $(MIRROR)),)
-eval eval-full bench-evidence bench-decode: export TUTOR_RESOURCES_FROM ?= $(abspath $(MIRROR))
+eval eval-full bench-evidence bench-decode bench-overhead bench-followup: export TUTOR_RESOURCES_FROM ?= $(abspath $(MIRROR))
 endif
 
 # The eval of record: a fixed stratified sample of about 150 cases over every suite and
@@ -115,6 +138,26 @@ bench-evidence: resources
 # Plain against speculative (prompt-lookup) decoding on 16 eval questions (about 15 minutes).
 bench-decode: resources
 	$(BIN)/python benchmarks/bench_decode.py
+	$(BIN)/python benchmarks/collect_latest.py
+
+# The tutor against raw llama.cpp for the same prompts and answer lengths (our overhead).
+bench-overhead: resources
+	$(BIN)/python benchmarks/bench_overhead.py
+	$(BIN)/python benchmarks/collect_latest.py
+
+# Follow-up questions with and without saved system prompts (TUTOR_LLM_PREFIX_STATES).
+bench-followup: resources
+	$(BIN)/python benchmarks/bench_followup.py
+
+# The installed llama.cpp build against an AVX2-only build of the same version, compiled once
+# into .bench/ (~7 min on 2 cores).
+bench-prefill: install
+	@test -d .bench/llama-avx2/llama_cpp || \
+		CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON" \
+		CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(BIN)/pip install -q --disable-pip-version-check \
+		--no-deps --no-cache-dir --target .bench/llama-avx2 \
+		--require-hashes -r <(grep -A1 '^llama-cpp-python==' requirements.lock)
+	$(BIN)/python benchmarks/bench_prefill.py --baseline .bench/llama-avx2
 	$(BIN)/python benchmarks/collect_latest.py
 
 # A full index of the fetched resources in fp32 and in bfloat16, with retrieval quality
