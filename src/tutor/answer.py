@@ -423,6 +423,7 @@ class Tutor:
             t0 = time.perf_counter()
             answerability = self.answerability(system, evidence, question, passages, usage)
             timings["answerable_s"] = time.perf_counter() - t0
+            timings["check_prompt_tokens_reused"] = self.llm.last_stats.prompt_reused
             if answerability < self.gate.threshold:
                 text = self._abstain_text(candidates)
                 timings["first_token_s"] = time.perf_counter() - started
@@ -481,6 +482,9 @@ class Tutor:
             raw = f"{raw}\n\n{choice.line()}"
             yield Token(f"\n\n{choice.line()}")
         truncated = completion >= max_tokens
+        # Prompt tokens the model found in its cache (shared rules, the passages the
+        # answerability check read), not read again: where the first token's time is saved.
+        timings["prompt_tokens_reused"] = self.llm.last_stats.prompt_reused
         if (stats := self.llm.last_stats).drafted:  # speculative decoding was on
             timings["decode_steps"] = stats.decode_steps
             timings["draft_accepted"] = stats.accepted

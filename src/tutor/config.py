@@ -93,6 +93,14 @@ class Settings(BaseSettings):
         "how much is kept); 0 decodes one token a step. The output is what plain decoding "
         "would give (exactly at temperature 0, in distribution above it).",
     )
+    llm_prefix_states: int = Field(
+        12,
+        ge=0,
+        le=64,
+        description="llama.cpp only: system prompts whose KV state is kept (about 6 MB each "
+        "for the 1.5B model), so a prompt after a different one (a follow-up's rewrite, "
+        "another mode) does not re-read its rules; 0 keeps none.",
+    )
     max_answer_tokens: int = Field(384, ge=16, le=8192)
     temperature: float = Field(0.1, ge=0.0, le=2.0)
 

@@ -21,6 +21,7 @@ def make_backend(settings: Settings, progress: Progress | None = None) -> LLMBac
             settings.llm_threads,
             settings.models_dir,
             lookup_tokens=settings.llm_lookup_tokens,
+            prefix_states=settings.llm_prefix_states,
         )
     if settings.llm_backend == "openai":
         from tutor.llm.openai_compat import OpenAICompatBackend

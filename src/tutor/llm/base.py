@@ -13,6 +13,8 @@ Message = dict[str, str]  # {"role": "system" | "user" | "assistant", "content":
 class GenerationStats:
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
+    # Prompt tokens found in the model's cache (llama.cpp), not read again.
+    prompt_reused: int = 0
     # Speculative decoding (llama.cpp with lookup drafts): forward passes while writing,
     # tokens drafted, and drafted tokens the model kept.
     decode_steps: int = 0

@@ -12,6 +12,7 @@ import numpy as np
 
 from tutor.errors import LLMUnavailableError, ModelMissingError, PromptTooLongError
 from tutor.llm.base import NO_WORDS, YES_WORDS, LLMBackend, Message
+from tutor.llm.prefix_states import PrefixStates
 from tutor.models import HubModel
 
 
@@ -34,6 +35,7 @@ class LlamaCppBackend(LLMBackend):
         models_dir: Path,
         lookup_tokens: int = 0,
         lookup_ngram: int = 3,
+        prefix_states: int = 12,
     ):
         super().__init__()
         # Prompt-lookup speculative decoding (tutor.llm.lookup): tokens drafted per step from
@@ -74,6 +76,9 @@ class LlamaCppBackend(LLMBackend):
             ) from exc
         # One Llama object must never run two generations at once.
         self._lock = threading.Lock()
+        # System prompts read before, so switching between prompts does not re-read them.
+        self._prefixes = PrefixStates(limit=prefix_states)
+        self._system_heads: dict[str, list[int]] = {}
 
     def yes_probability(self, messages: list[Message]) -> float:
         """P("yes") / (P("yes") + P("no")) for the first reply token, read from the logits
@@ -86,17 +91,20 @@ class LlamaCppBackend(LLMBackend):
         with self._lock:
             llm = self.llm
             tokens = llm.tokenize(self._chat_prompt(messages).encode(), special=True)
-            # Keep the last token to evaluate: its logits are the ones we read.
-            reuse = common_prefix(llm.input_ids[: llm.n_tokens].tolist(), tokens[:-1])
-            llm.n_tokens = reuse
-            try:
-                llm.eval(tokens[reuse:])
-            except Exception as exc:  # llama.cpp reports a context overflow as a bare error
-                llm.n_tokens = 0
+            if len(tokens) >= llm.n_ctx():
                 raise LLMUnavailableError(
-                    f"The judge prompt does not fit the model's context: {exc}"
-                ) from exc
-            logits = np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm.n_vocab(),))
+                    f"The prompt does not fit the model's context ({len(tokens)} tokens, the "
+                    f"context holds {llm.n_ctx()})."
+                )
+            try:
+                found = self._prepare(messages, tokens)
+                logits = self._decode(tokens[llm.n_tokens :], every_row=False)[-1]
+            except Exception as exc:  # llama.cpp reports its failures as bare errors
+                llm.n_tokens = 0
+                raise LLMUnavailableError(f"llama.cpp could not read the prompt: {exc}") from exc
+            finally:
+                llm._requires_eval = True  # these logits are not llama-cpp-python's to sample
+            self.last_stats = type(self.last_stats)(prompt_tokens=len(tokens), prompt_reused=found)
             yes_ids, no_ids = self._answer_word_ids()
             top = float(logits.max())
             yes = float(np.exp(logits[yes_ids] - top).sum())
@@ -142,6 +150,37 @@ class LlamaCppBackend(LLMBackend):
             return super().count_prompt_tokens(messages)
         return len(self.llm.tokenize(prompt.encode(), special=True))
 
+    def _system_length(self, messages: list[Message], prompt: list[int]) -> int:
+        """Tokens of `prompt` that belong to its system prompt (and the template before it)."""
+        if not messages or messages[0]["role"] != "system":
+            return 0
+        system = messages[0]["content"]
+        head = self._system_heads.get(system)
+        if head is None:
+            try:
+                text = self._chat_prompt([messages[0], {"role": "user", "content": ""}])
+            except LLMUnavailableError:  # no chat template: nothing to save by
+                return 0
+            head = self.llm.tokenize(text.encode(), special=True)
+            if len(self._system_heads) > 64:  # prompts carry no learner text; a bound anyway
+                self._system_heads.clear()
+            self._system_heads[system] = head
+        return common_prefix(prompt, head)
+
+    def _prepare(self, messages: list[Message], prompt: list[int]) -> int:
+        """Make the cache hold as much of `prompt` as can be had without reading it: what it
+        shares with the last prompt, or a saved system prompt when that is longer; read the
+        system prompt and save it when neither holds it. At least the prompt's last token is
+        left to read. Returns the tokens found, not read."""
+        llm = self.llm
+        llm.n_tokens = common_prefix(llm.input_ids[: llm.n_tokens].tolist(), prompt[:-1])
+        found = self._prefixes.restore(llm, prompt, llm.n_tokens)
+        system = self._system_length(messages, prompt)
+        if llm.n_tokens < system < len(prompt):
+            self._decode(prompt[llm.n_tokens : system], every_row=False)
+            self._prefixes.save(llm)
+        return found
+
     def stream_chat(
         self, messages: list[Message], max_tokens: int, temperature: float
     ) -> Iterator[str]:
@@ -149,6 +188,12 @@ class LlamaCppBackend(LLMBackend):
             yield from self._stream_lookup(messages, max_tokens, temperature)
             return
         with self._lock:
+            self.last_stats = type(self.last_stats)()
+            with contextlib.suppress(LLMUnavailableError):  # no chat template: llama.cpp's own
+                prompt = self.llm.tokenize(self._chat_prompt(messages).encode(), special=True)
+                if len(prompt) < self.llm.n_ctx():
+                    self.last_stats.prompt_reused = self._prepare(messages, prompt)
+                    self.llm._requires_eval = True
             try:
                 stream = self.llm.create_chat_completion(
                     messages=messages,
@@ -211,8 +256,9 @@ class LlamaCppBackend(LLMBackend):
                     "question or start a new conversation."
                 )
             # Re-read only what differs from the cached context (the rules, and the passages
-            # the answerability check has just read, stay in the KV cache).
-            llm.n_tokens = common_prefix(llm.input_ids[: llm.n_tokens].tolist(), prompt[:-1])
+            # the answerability check has just read, stay in the KV cache) or from a saved
+            # system prompt.
+            stats.prompt_reused = self._prepare(messages, prompt)
             rng = random.Random()
             text = codecs.getincrementaldecoder("utf-8")(errors="replace")
             written = 0
