@@ -23,15 +23,12 @@ from pathlib import Path
 os.environ.setdefault("TQDM_DISABLE", "1")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
+from common import pct  # noqa: E402
+
 from tutor.answer import Done, Token, open_tutor  # noqa: E402
 from tutor.config import Settings  # noqa: E402
 
 DATASETS = ("answerable.jsonl", "answerable_mirror.jsonl", "false_premise.jsonl")
-
-
-def pct(values: list[float], q: float) -> float:
-    values = sorted(values)
-    return values[min(len(values) - 1, round(q * (len(values) - 1)))]
 
 
 def mean_interval(values: list[float], resamples: int = 2000) -> tuple[float, float, float]:

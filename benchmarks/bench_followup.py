@@ -25,7 +25,7 @@ from pathlib import Path
 os.environ.setdefault("TQDM_DISABLE", "1")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
-from bench_evidence import pct  # noqa: E402
+from common import latency, pct, write_results  # noqa: E402
 
 from tutor.answer import Done, Retrieved, Token, Turn, open_tutor  # noqa: E402
 from tutor.config import Settings  # noqa: E402
@@ -89,11 +89,8 @@ def main() -> None:
             flush=True,
         )
     summary = {
-        name: {
-            "first_token_p50_s": round(pct([r["first_token_s"] for r in runs], 0.5), 2),
-            "first_token_p95_s": round(pct([r["first_token_s"] for r in runs], 0.95), 2),
-            "total_p50_s": round(pct([r["total_s"] for r in runs], 0.5), 2),
-            "total_p95_s": round(pct([r["total_s"] for r in runs], 0.95), 2),
+        name: latency(runs)
+        | {
             "query_changed": sum(r["query_changed"] for r in runs),
             "prompt_tokens_reused_p50": pct([r["prompt_tokens_reused"] or 0 for r in runs], 0.5),
         }
@@ -113,22 +110,16 @@ def main() -> None:
             f"in the cache p50 {s['prompt_tokens_reused_p50']}"
         )
     print("saved / none: " + ", ".join(f"{k} {v:.2f}x" for k, v in ratios.items()))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(
-        json.dumps(
-            {
-                "date": time.strftime("%Y-%m-%d"),
-                "machine": f"{platform.machine()}, {os.cpu_count()} cores",
-                "model": base.llm_model,
-                "cases": len(cases),
-                "summary": summary,
-                "ratios": ratios,
-                "answers": rows,
-            },
-            indent=1,
-        )
+    write_results(
+        args.out,
+        {
+            "model": base.llm_model,
+            "cases": len(cases),
+            "summary": summary,
+            "ratios": ratios,
+            "answers": rows,
+        },
     )
-    print(f"wrote {args.out}")
 
 
 if __name__ == "__main__":

@@ -21,7 +21,6 @@ resources) and a fixed-seed sample of the eval's questions with key facts.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import time
@@ -30,7 +29,8 @@ from pathlib import Path
 os.environ.setdefault("TQDM_DISABLE", "1")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
-from bench_evidence import load_cases, pct  # noqa: E402
+from bench_evidence import load_cases  # noqa: E402
+from common import latency, pct, write_results  # noqa: E402
 
 from tutor.answer import Done, Token, open_tutor  # noqa: E402
 from tutor.config import Settings  # noqa: E402
@@ -186,11 +186,7 @@ def main() -> None:
         paired = [r for r in rows if r[f"raw for {name}"]]
         for key in (name, f"raw for {name}"):
             runs = [r[key] for r in paired]
-            summary[key] = {
-                "first_token_p50_s": round(pct([x["first_token_s"] for x in runs], 0.5), 2),
-                "first_token_p95_s": round(pct([x["first_token_s"] for x in runs], 0.95), 2),
-                "total_p50_s": round(pct([x["total_s"] for x in runs], 0.5), 2),
-                "total_p95_s": round(pct([x["total_s"] for x in runs], 0.95), 2),
+            summary[key] = latency(runs) | {
                 "total_s": round(sum(x["total_s"] for x in runs), 2),
                 "cases": len(runs),
             }
@@ -212,26 +208,20 @@ def main() -> None:
         )
     for name, r in ratios.items():
         print(f"{name} / raw llama.cpp: " + ", ".join(f"{k} {v:.2f}x" for k, v in r.items()))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(
-        json.dumps(
-            {
-                "date": time.strftime("%Y-%m-%d"),
-                "machine": f"{platform.machine()}, {os.cpu_count()} cores",
-                "model": base.llm_model,
-                "threads": base.llm_threads,
-                "temperature": base.temperature,
-                "cases": len(cases),
-                "llama_cpp_build": llama_build(),
-                "summary": summary,
-                "ratios": ratios,
-                "overhead_vs_raw": ratios["tutor"]["total"],
-                "answers": rows,
-            },
-            indent=1,
-        )
+    write_results(
+        args.out,
+        {
+            "model": base.llm_model,
+            "threads": base.llm_threads,
+            "temperature": base.temperature,
+            "cases": len(cases),
+            "llama_cpp_build": llama_build(),
+            "summary": summary,
+            "ratios": ratios,
+            "overhead_vs_raw": ratios["tutor"]["total"],
+            "answers": rows,
+        },
     )
-    print(f"wrote {args.out}")
 
 
 if __name__ == "__main__":

@@ -23,6 +23,8 @@ import sys
 import time
 from pathlib import Path
 
+from common import write_results
+
 PROMPT_TOKENS = 600
 
 
@@ -121,21 +123,15 @@ def main() -> None:
             "batch_of_8_time": round(ours["batch_of_8_ms"] / base["batch_of_8_ms"], 3),
         }
         print("installed / baseline: " + ", ".join(f"{k} {v:.2f}x" for k, v in ratios.items()))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(
-        json.dumps(
-            {
-                "date": time.strftime("%Y-%m-%d"),
-                "machine": f"{platform.machine()}, {os.cpu_count()} cores",
-                "prompt_tokens": PROMPT_TOKENS,
-                "rounds": args.rounds,
-                "summary": summary,
-                "ratios": ratios,
-            },
-            indent=1,
-        )
+    write_results(
+        args.out,
+        {
+            "prompt_tokens": PROMPT_TOKENS,
+            "rounds": args.rounds,
+            "summary": summary,
+            "ratios": ratios,
+        },
     )
-    print(f"wrote {args.out}")
 
 
 if __name__ == "__main__":
