@@ -21,6 +21,7 @@ def read(name: str) -> dict | None:
 def main() -> None:
     decode, index, cache = read("decode.json"), read("index.json"), read("cache.json")
     overhead, prefill = read("overhead.json"), read("prefill.json")
+    followup = read("followup.json")
     latest: dict = {"sources": {}}
     if decode:
         now = decode["summary"].get("lookup 4") or decode["summary"]["plain"]
@@ -71,6 +72,11 @@ def main() -> None:
             "installed": prefill["summary"]["installed"]["build"],
             "baseline": prefill["summary"]["baseline"]["build"],
         }
+    if followup:
+        saved = followup["summary"]["saved system prompts"]
+        latest["followup_first_token_p50_s"] = saved["first_token_p50_s"]
+        latest["followup_first_token_vs_no_saved_prompts"] = followup["ratios"]["first_token_p50"]
+        latest["sources"]["followup"] = {k: followup[k] for k in ("date", "machine", "cases")}
     latest.setdefault("overhead_vs_raw", None)
     (RESULTS / "latest.json").write_text(json.dumps(latest, indent=1) + "\n")
     print(json.dumps(latest, indent=1))
