@@ -477,10 +477,12 @@ class Tutor:
                 held.append(rest)
         raw = "".join(pieces).strip()
         completion = count_usage(self.llm, usage, messages, "".join(pieces))
+        decided = ""
         if choice is not None and raw and not is_abstention(raw):
-            # The option was decided in code (tutor.choice); the model only explained it.
-            raw = f"{raw}\n\n{choice.line()}"
-            yield Token(f"\n\n{choice.line()}")
+            # The option was decided in code (tutor.choice); the model only explained it. The
+            # line is added after the citations are read, so no marker is moved onto it.
+            decided = choice.line()
+            yield Token(f"\n\n{decided}")
         truncated = completion >= max_tokens
         # Prompt tokens the model found in its cache (shared rules, the passages the
         # answerability check read), not read again: where the first token's time is saved.
@@ -512,6 +514,8 @@ class Tutor:
             parsed = parse_citations(attribute_sentences(parsed.text, texts), len(passages))
             inferred = True
         text = move_leading_markers(parsed.text)
+        if decided:
+            text = f"{text.rstrip()}\n\n{decided}".lstrip()
         t0 = time.perf_counter()
         sentences = sentence_support(
             text,
