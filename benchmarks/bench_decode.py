@@ -25,29 +25,23 @@ from pathlib import Path
 os.environ.setdefault("TQDM_DISABLE", "1")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
-from bench_evidence import load_cases, pct  # noqa: E402
+from bench_evidence import load_cases  # noqa: E402
+from common import pct, timed  # noqa: E402
 
-from tutor.answer import Done, Token, open_tutor  # noqa: E402
+from tutor.answer import open_tutor  # noqa: E402
 from tutor.config import Settings  # noqa: E402
 
 
 def answer_once(tutor, question: str) -> dict:
-    started = time.perf_counter()
-    first = last = None
-    answer = None
-    for event in tutor.stream(question):
-        if isinstance(event, Token):
-            last = time.perf_counter() - started
-            first = last if first is None else first
-        if isinstance(event, Done):
-            answer = event.answer
+    run = timed(tutor.stream(question))
+    answer = run.answer
     written = answer.usage.get("completion_tokens", 0) if answer else 0
-    decode_s = (last - first) if first is not None and last is not None else 0.0
+    streamed = run.last_token_s is not None
     return {
-        "first_token_s": first if first is not None else time.perf_counter() - started,
-        "total_s": time.perf_counter() - started,
+        "first_token_s": run.first_token_s,
+        "total_s": run.total_s,
         "completion_tokens": written,
-        "decode_s": decode_s,
+        "decode_s": run.last_token_s - run.first_token_s if streamed else 0.0,
         "decode_steps": answer.timings.get("decode_steps") if answer else None,
         "draft_accepted": answer.timings.get("draft_accepted") if answer else None,
         "abstained": bool(answer and answer.abstained),

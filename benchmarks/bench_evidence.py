@@ -23,9 +23,9 @@ from pathlib import Path
 os.environ.setdefault("TQDM_DISABLE", "1")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
-from common import pct  # noqa: E402
+from common import pct, timed  # noqa: E402
 
-from tutor.answer import Done, Token, open_tutor  # noqa: E402
+from tutor.answer import open_tutor  # noqa: E402
 from tutor.config import Settings  # noqa: E402
 
 DATASETS = ("answerable.jsonl", "answerable_mirror.jsonl", "false_premise.jsonl")
@@ -49,19 +49,13 @@ def load_cases(settings: Settings, count: int, seed: int) -> list[dict]:
 
 
 def answer_once(tutor, question: str) -> dict:
-    started = time.perf_counter()
-    first = None
-    for event in tutor.stream(question):
-        if isinstance(event, Token) and first is None:
-            first = time.perf_counter() - started
-        if isinstance(event, Done):
-            answer = event.answer
+    run = timed(tutor.stream(question))
     return {
-        "first_token_s": first if first is not None else time.perf_counter() - started,
-        "total_s": time.perf_counter() - started,
-        "prompt_tokens": answer.prompt_tokens.get("evidence", 0),
-        "abstained": answer.abstained,
-        "text": answer.text,
+        "first_token_s": run.first_token_s,
+        "total_s": run.total_s,
+        "prompt_tokens": run.answer.prompt_tokens.get("evidence", 0),
+        "abstained": run.answer.abstained,
+        "text": run.answer.text,
     }
 
 

@@ -25,36 +25,26 @@ from pathlib import Path
 os.environ.setdefault("TQDM_DISABLE", "1")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
-from common import latency, pct, write_results  # noqa: E402
+from common import latency, pct, timed, write_results  # noqa: E402
 
-from tutor.answer import Done, Retrieved, Token, Turn, open_tutor  # noqa: E402
+from tutor.answer import Retrieved, Turn, open_tutor  # noqa: E402
 from tutor.config import Settings  # noqa: E402
 
 
 def follow_up(tutor, case: dict) -> dict:
     history = [Turn(t["role"], t["content"]) for t in case["history"]]
-    started = time.perf_counter()
-    first = None
-    answer = None
-    rewritten = False
-    for event in tutor.stream(case["question"], history=history):
-        if isinstance(event, Retrieved):
-            rewritten = event.query != case["question"]
-        if isinstance(event, Token) and first is None:
-            first = time.perf_counter() - started
-        if isinstance(event, Done):
-            answer = event.answer
-    total = time.perf_counter() - started
-    timings = answer.timings if answer else {}
+    run = timed(tutor.stream(case["question"], history=history))
+    query = next((e.query for e in run.events if isinstance(e, Retrieved)), case["question"])
+    timings = run.answer.timings if run.answer else {}
     return {
         "id": case["id"],
-        "first_token_s": first if first is not None else total,
-        "total_s": total,
-        "query_changed": rewritten,
+        "first_token_s": run.first_token_s,
+        "total_s": run.total_s,
+        "query_changed": query != case["question"],
         "rewrite_s": timings.get("rewrite_s"),
         # Found in the cache by the first call after the rewrite (the answerability check).
         "prompt_tokens_reused": timings.get("check_prompt_tokens_reused"),
-        "abstained": bool(answer and answer.abstained),
+        "abstained": bool(run.answer and run.answer.abstained),
     }
 
 

@@ -30,9 +30,9 @@ os.environ.setdefault("TQDM_DISABLE", "1")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
 from bench_evidence import load_cases  # noqa: E402
-from common import latency, pct, write_results  # noqa: E402
+from common import latency, pct, timed, write_results  # noqa: E402
 
-from tutor.answer import Done, Token, open_tutor  # noqa: E402
+from tutor.answer import open_tutor  # noqa: E402
 from tutor.config import Settings  # noqa: E402
 from tutor.llm.llamacpp import common_prefix  # noqa: E402
 from tutor.models import resolve_llm_model  # noqa: E402
@@ -53,21 +53,13 @@ def record_answer_call(tutor) -> dict:
 
 def tutor_once(tutor, seen: dict, question: str) -> dict:
     seen.clear()
-    started = time.perf_counter()
-    first = None
-    answer = None
-    for event in tutor.stream(question):
-        if isinstance(event, Token) and first is None:
-            first = time.perf_counter() - started
-        if isinstance(event, Done):
-            answer = event.answer
-    total = time.perf_counter() - started
+    run = timed(tutor.stream(question))
     return {
-        "first_token_s": first if first is not None else total,
-        "total_s": total,
+        "first_token_s": run.first_token_s,
+        "total_s": run.total_s,
         # Tokens the model generated (not the re-tokenised text), for the raw call to match.
         "completion_tokens": tutor.llm.last_stats.completion_tokens,
-        "abstained": bool(answer and answer.abstained),
+        "abstained": bool(run.answer and run.answer.abstained),
         "messages": seen.get("messages"),
         "temperature": seen.get("temperature", 0.0),
     }

@@ -7,6 +7,8 @@ import json
 import os
 import platform
 import time
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -33,3 +35,33 @@ def write_results(path: Path, fields: dict) -> None:
     }
     path.write_text(json.dumps(header | fields, indent=1))
     print(f"wrote {path}")
+
+
+@dataclass
+class Timed:
+    """A tutor answer as its reader saw it arrive."""
+
+    answer: object | None  # tutor.answer.Answer, None when the stream ended without one
+    first_token_s: float  # the total when nothing was streamed (a decline)
+    last_token_s: float | None
+    total_s: float
+    events: list
+
+
+def timed(stream: Iterable) -> Timed:
+    """Read a tutor's event stream to the end, timing the first and last streamed token."""
+    from tutor.answer import Done, Token
+
+    started = time.perf_counter()
+    first = last = None
+    answer = None
+    events = []
+    for event in stream:
+        events.append(event)
+        if isinstance(event, Token):
+            last = time.perf_counter() - started
+            first = last if first is None else first
+        elif isinstance(event, Done):
+            answer = event.answer
+    total = time.perf_counter() - started
+    return Timed(answer, first if first is not None else total, last, total, events)
