@@ -349,6 +349,36 @@ def test_the_llm_judge_reads_yes_probabilities_from_the_model(small_llm, embedde
     assert clear > 0.5 and reply.startswith("yes")
 
 
+def test_the_judge_sees_a_misconception_with_its_correction(small_llm, embedder):
+    from tutor.evals.judges import LLMJudge, evidence_units
+
+    note = (
+        "## Common misconceptions\n\n"
+        '- **"loss.backward() updates the weights."** It only computes gradients. The '
+        "weights change when optimizer.step() is called.\n"
+        '- **"Dropout stays on at test time."** It is turned off for inference.\n\n'
+        "Gradients flow backwards through the graph. Each node adds its share."
+    )
+    heading, *units = evidence_units(note)
+    assert heading == "## Common misconceptions"
+    assert units[0] == (
+        'Misconception (false): "loss.backward() updates the weights." Correction: It only '
+        "computes gradients. The weights change when optimizer.step() is called."
+    )
+    assert units[1].startswith('Misconception (false): "Dropout stays on at test time."')
+    assert units[2:] == ["Gradients flow backwards through the graph.", "Each node adds its share."]
+    # With the line breaks collapsed (a passage quoted inline) the items still split apart;
+    # only the last one cannot tell where its correction ends.
+    inline = " ".join(note.split("\n\n", 1)[1].split())
+    assert evidence_units(inline)[0] == units[0]
+    assert evidence_units(inline)[1].startswith(units[1])
+    # A claim that repeats the false belief is shown the belief together with its correction,
+    # never the quoted belief alone, as if the passage asserted it.
+    judge = LLMJudge(small_llm, embedder.embed, evidence_sentences=1)
+    shown = judge.evidence(note, "Calling loss.backward() updates the weights.")
+    assert shown == units[0]
+
+
 def test_verdicts_are_cached_on_disk_across_judges(small_llm, tmp_path):
     from tutor.evals.judges import LLMJudge, VerdictCache
 

@@ -38,7 +38,8 @@ from tutor.llm.base import LLMBackend
 DEFAULT_JUDGE_MODEL = "qwen2.5-coder-1.5b"
 JUDGE_FLOOR = 0.75  # below this, claim metrics are not results
 JUDGE_GOAL = 0.85
-# Bump when the judge prompt or evidence selection changes: cached verdicts are keyed by it.
+# Bump when a judge prompt's text changes: cached verdicts are keyed by it (and by the exact
+# evidence text shown, so a change in how evidence is chosen needs no bump).
 JUDGE_VERSION = "support-v3"
 
 
@@ -159,6 +160,36 @@ def numbers(text: str) -> set[str]:
 def sentences(text: str) -> list[str]:
     parts = [" ".join(p.split()) for p in _SENTENCE_END.split(text)]
     return [p for p in parts if len(p) > 2]
+
+
+# A "common misconception" item: a quoted false belief, then its correction, as our notes
+# write them ('- **"Backprop is the learning algorithm."** It only computes gradients.').
+# Inline items (a passage with its line breaks collapsed) start with ' - "'.
+_INLINE_ITEM = re.compile(r"\s+-\s+(?=\**[\"“])")
+_MISCONCEPTION = re.compile(
+    r"^\**\s*[\"“](?P<belief>[^\"”]{3,300}?)[\"”]\**[.:]?\s+(?P<fact>\S.*)$", re.S
+)
+
+
+def evidence_units(text: str) -> list[str]:
+    """The premise as units the judge can be shown one by one: its sentences, except that a
+    misconception item stays whole and says what it is. Split into sentences, the quoted
+    false belief reads like a statement of fact, and the small judge then backs a claim that
+    repeats it (its most common error on our notes before this, 2026-12-06)."""
+    units: list[str] = []
+    plain: list[str] = []
+    for line in text.splitlines():
+        for piece in _INLINE_ITEM.split(line):
+            item = _MISCONCEPTION.match(re.sub(r"^\s*[-*+]\s+", "", piece).strip())
+            if item is None:
+                plain.append(piece)
+                continue
+            units.extend(sentences("\n".join(plain)))
+            plain = []
+            fact = " ".join(item["fact"].split())
+            units.append(f'Misconception (false): "{item["belief"].strip()}" Correction: {fact}')
+    units.extend(sentences("\n".join(plain)))
+    return units
 
 
 # --- the lexical smoke judge -----------------------------------------------------------
@@ -306,9 +337,9 @@ class LLMJudge:
         self.threshold = 0.5
 
     def evidence(self, premise: str, claim: str) -> str:
-        """The premise's sentences most similar to the claim (at most `evidence_sentences`),
-        in their original order."""
-        parts = sentences(premise)
+        """The premise's sentences (or misconception items) most similar to the claim (at
+        most `evidence_sentences`), in their original order."""
+        parts = evidence_units(premise)
         if self.embed is None or len(parts) <= self.evidence_sentences:
             return "\n".join(parts) or premise
         vectors = self.embed([claim, *parts])
