@@ -7,14 +7,17 @@ import pytest
 
 from tutor.answer import Token, Tutor
 from tutor.answerable import (
+    FEATURES,
     GATES_FILE,
     AnswerGate,
     gates_digest,
     load_gate,
     load_gates,
     logit,
+    missing_name_idf,
     save_gate,
 )
+from tutor.terms import TermFrequencies, terms
 
 NEAR_MISS = "How many parameters does Gemini 3 Ultra have?"
 
@@ -89,7 +92,7 @@ def test_the_model_rates_a_near_miss_less_answerable_than_a_question_its_passage
 def _row(p_yes, dense, answerable, group="answerable"):
     return {
         "question": "What does the discriminator output?",
-        "features": {"p_yes_logit": logit(p_yes), "dense_top": dense},
+        "features": {"p_yes_logit": logit(p_yes), "dense_top": dense, "missing_name_idf": 1.0},
         "answerable": answerable,
         "group": group,
     }
@@ -102,7 +105,7 @@ def test_the_fit_separates_what_the_features_separate_and_the_threshold_caps_fal
     rows += [_row(0.05 + 0.01 * i, 0.5, False, "near_miss") for i in range(20)]
     weights, bias = fit(rows)
     assert weights[0] > 0  # more "yes" means more answerable
-    gate = AnswerGate("m", {"p_yes_logit": weights[0], "dense_top": weights[1]}, bias, 0.0)
+    gate = AnswerGate("m", dict(zip(FEATURES, weights, strict=True)), bias, 0.0)
     threshold = choose_threshold(rows, gate, max_false=0.05)
     gate = AnswerGate("m", gate.weights, bias, threshold)
     measured = rates(rows, gate)
@@ -124,3 +127,23 @@ def test_a_question_that_states_a_premise_is_answered_not_put_to_the_gate(course
     )
     assert answer.answerability is None  # the premise is to be checked, not declined
     assert not answer.abstained or "do not seem to answer" not in (answer.abstain_reason or "")
+
+
+def test_a_near_miss_names_a_rare_word_its_passages_lack(course_tutor):
+    freq = course_tutor.retriever.term_frequencies
+    assert freq.passages == len(course_tutor.retriever.index.chunks)
+    assert freq.idf("ffhq") > freq.idf("discriminator") > freq.idf("the")
+
+    def lacking(question):
+        _, passages = course_tutor.retrieve_evidence(question)
+        assert passages  # both clear the cosine gate: only the gate can tell them apart
+        seen = set().union(*(terms(p.text) for p in passages))
+        return missing_name_idf(question, passages, freq), terms(question) - seen
+
+    # On the GAN notes' topic, but the notes never name the dataset.
+    near_miss, near_miss_lacks = lacking("What FID did StyleGAN2 reach on the FFHQ face dataset?")
+    answerable, answerable_lacks = lacking("What does the discriminator in a GAN output?")
+    assert "ffhq" in near_miss_lacks and "discriminator" not in answerable_lacks
+    assert near_miss == max(freq.idf(t) for t in near_miss_lacks) > answerable
+    # A word no passage holds at all is as rare as a word can be.
+    assert near_miss == pytest.approx(TermFrequencies(freq.passages, {}).idf("ffhq"))

@@ -637,14 +637,16 @@ class Tutor:
         usage: dict[str, int] | None = None,
     ) -> float:
         """P(answerable) from the calibrated gate: the model's P(yes) that the passages
-        state the answer, with the best passage's cosine. The prompt's tokens are added to
-        `usage` when given."""
+        state the answer, with the best passage's cosine and the rarity of the rarest
+        name in the question that the passages lack. The prompt's tokens are added to `usage` when
+        given."""
         assert self.gate is not None
         messages = check_messages(system, evidence, question)
         p_yes = self.llm.yes_probability(messages)
         if usage is not None:
             usage["prompt_tokens"] += self.llm.count_prompt_tokens(messages)
-        return self.gate.probability(gate_features(p_yes, passages))
+        features = gate_features(p_yes, passages, question, self.retriever.term_frequencies)
+        return self.gate.probability(features)
 
     def _evidence(
         self, query: str, candidates: list[Hit], top_k: int, timings: dict[str, float]

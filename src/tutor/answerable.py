@@ -4,12 +4,17 @@ A cosine gate alone cannot tell a near miss ("How many parameters does Gemini 3 
 have?") from a question the materials answer: with fifteen thousand passages indexed,
 something on the topic is always similar enough. So the model is asked first, with the
 same passages and question it will answer from, whether they state the answer, and its
-P(yes) (read from the first token's logits; no text is generated) is combined with the best
-passage's cosine by a logistic model fitted on the eval's answerable and unanswerable
-questions (evals/tools/calibrate_answer_gate.py). Its threshold is chosen on the tuning half
-so that at most 5 % of answerable questions are declined, and its figures on the held-out
-half are recorded with it. The check's prompt opens with the answer prompt's passages and
-question, so llama.cpp reads them once for both.
+P(yes) (read from the first token's logits; no text is generated) is combined by a logistic
+model, fitted on the eval's answerable and unanswerable questions
+(evals/tools/calibrate_answer_gate.py), with the best passage's cosine and with how rare the
+rarest name in the question is that no passage contains: a near miss usually names the one
+thing the materials lack ("Gemini", "FFHQ", "sliding-window"). Only names count, not every
+word: a learner's own wording ("scammers", "stealing") is often missing from passages that
+do answer, and counting it declined more benign questions (measured, docs/evals.md). The
+threshold is chosen on the tuning half so that at most 5 % of answerable questions are
+declined, and the gate's figures on the held-out half are recorded with it. The check's
+prompt opens with the answer prompt's passages and question, so llama.cpp reads them once
+for both.
 
 A question that asserts a premise ("Since GANs need labelled data, how ...?") is not put
 to the gate: when its premise is false the passages rightly do not state it, the model says
@@ -33,9 +38,17 @@ from pathlib import Path
 from tutor import prompts
 from tutor.evidence import Excerpt
 from tutor.llm.base import Message
+from tutor.terms import TermFrequencies, named_terms, terms
 
 GATES_FILE = Path(__file__).with_name("answer_gates.json")
-FEATURES = ("p_yes_logit", "dense_top")
+FEATURES = ("p_yes_logit", "dense_top", "missing_name_idf")
+
+
+def missing_name_idf(question: str, passages: Sequence[Excerpt], freq: TermFrequencies) -> float:
+    """The inverse document frequency of the rarest name in the question that none of the
+    passages contains (0 when they contain every one)."""
+    seen = set().union(*(terms(p.text) for p in passages)) if passages else set()
+    return max((freq.idf(t) for t in named_terms(question) - seen), default=0.0)
 
 
 @dataclass(frozen=True)
@@ -95,10 +108,13 @@ def check_messages(system: str, evidence: str, question: str) -> list[Message]:
     ]
 
 
-def gate_features(p_yes: float, passages: Sequence[Excerpt]) -> dict[str, float]:
+def gate_features(
+    p_yes: float, passages: Sequence[Excerpt], question: str, freq: TermFrequencies
+) -> dict[str, float]:
     return {
         "p_yes_logit": logit(p_yes),
         "dense_top": max((x.hit.dense_score for x in passages), default=0.0),
+        "missing_name_idf": missing_name_idf(question, passages, freq),
     }
 
 

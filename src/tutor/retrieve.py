@@ -3,6 +3,7 @@ dropped, optional phase filter. Returns ranked Hits; no prompting here."""
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ import numpy as np
 from tutor.chunking import Chunk
 from tutor.config import Settings
 from tutor.index import LoadedIndex
+from tutor.terms import TermFrequencies
 
 
 @dataclass
@@ -89,6 +91,12 @@ class Retriever:
         # llama-index's BM25 retriever takes its depth from an attribute, so setting it and
         # searching is one step: searches in parallel threads must not see each other's.
         self._bm25_lock = threading.Lock()
+
+    @functools.cached_property
+    def term_frequencies(self) -> TermFrequencies:
+        """Word document frequencies over this index (counted once, about 0.4 s for 15,675
+        passages), for the answerability gate."""
+        return TermFrequencies.of(c.text for c in self.index.chunks)
 
     def search(
         self,

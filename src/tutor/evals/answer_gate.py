@@ -54,7 +54,8 @@ def half(case_id: str) -> str:
 
 def measure(tutor, rows: list[dict], cache_path: Path, progress=None) -> tuple[list[dict], str]:
     """Each row with its gate features (None: the cosine gate declined it), and the model
-    id. Verdicts are cached in `cache_path`, so a rerun pays only for new questions;
+    id. The model's P(yes) is cached in `cache_path`, so a rerun pays only for new
+    questions (retrieval and the word features are recomputed: they take milliseconds);
     `progress(done, total)` is called after each."""
     model_id = tutor.llm.model_id
     cache_path.parent.mkdir(parents=True, exist_ok=True)
@@ -67,21 +68,29 @@ def measure(tutor, rows: list[dict], cache_path: Path, progress=None) -> tuple[l
                 continue
             cached[(record["model_id"], record["question"])] = record
     system = prompts.system_prompt("explain", "intermediate", tutor.settings.prompt_canary)
-    todo = [r for r in rows if (model_id, r["question"]) not in cached]
+    frequencies = tutor.retriever.term_frequencies
+    measured = []
     with cache_path.open("a") as out:
-        for i, row in enumerate(todo, 1):
+        for i, row in enumerate(rows, 1):
             _, passages = tutor.retrieve_evidence(row["question"])
-            record = {"model_id": model_id, "question": row["question"], "features": None}
+            features = None
             if passages:
-                evidence = format_passages(passages)
-                p_yes = tutor.llm.yes_probability(check_messages(system, evidence, row["question"]))
-                record["features"] = gate_features(p_yes, passages) | {"p_yes": p_yes}
-            out.write(json.dumps(record) + "\n")
-            out.flush()
-            cached[(model_id, row["question"])] = record
+                record = cached.get((model_id, row["question"]))
+                if record is None or record["features"] is None:
+                    evidence = format_passages(passages)
+                    messages = check_messages(system, evidence, row["question"])
+                    p_yes = tutor.llm.yes_probability(messages)
+                    record = {"model_id": model_id, "question": row["question"]}
+                    record["features"] = {"p_yes": p_yes}
+                    out.write(json.dumps(record) + "\n")
+                    out.flush()
+                p_yes = record["features"]["p_yes"]
+                features = gate_features(p_yes, passages, row["question"], frequencies)
+                features["p_yes"] = p_yes
+            measured.append(row | {"features": features})
             if progress:
-                progress(i, len(todo))
-    return [r | {"features": cached[(model_id, r["question"])]["features"]} for r in rows], model_id
+                progress(i, len(rows))
+    return measured, model_id
 
 
 def fit(rows: list[dict], l2: float = 0.1) -> tuple[np.ndarray, float]:
