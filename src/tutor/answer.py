@@ -279,9 +279,12 @@ class Tutor:
 
     def warm_up(self) -> None:
         """Load the model and read the default system prompt once, so the first learner's
-        answer reuses it from llama.cpp's cache instead of waiting for both."""
+        answer reuses it from llama.cpp's cache instead of waiting for both (and count the
+        index's word frequencies the answerability gate weighs names by)."""
         system = prompts.system_prompt("explain", "intermediate", self.settings.prompt_canary)
         self.llm.chat([{"role": "system", "content": system}], max_tokens=1, temperature=0.0)
+        if self.gate is not None:
+            _ = self.retriever.term_frequencies  # counted once, not in a learner's wait
 
     def rewrite_followup(
         self, question: str, history: Sequence[Turn], usage: dict[str, int] | None = None
@@ -637,9 +640,9 @@ class Tutor:
         usage: dict[str, int] | None = None,
     ) -> float:
         """P(answerable) from the calibrated gate: the model's P(yes) that the passages
-        state the answer, with the best passage's cosine and the rarity of the rarest
-        name in the question that the passages lack. The prompt's tokens are added to `usage` when
-        given."""
+        state the answer, with the best passage's cosine and the rarity of the rarest name
+        in the question that the passages lack. The prompt's tokens are added to `usage`
+        when given."""
         assert self.gate is not None
         messages = check_messages(system, evidence, question)
         p_yes = self.llm.yes_probability(messages)
