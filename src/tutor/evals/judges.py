@@ -447,13 +447,24 @@ def bootstrap_interval(
     ]
 
 
+def format_accuracy(value: float) -> str:
+    """Three decimals, or four when three would round it onto the floor from below (0.74991
+    is not 0.750 when the floor is 0.75).
+
+    >>> format_accuracy(0.74), format_accuracy(0.74991), format_accuracy(0.7512)
+    ('0.740', '0.7499', '0.751')
+    """
+    shown = f"{value:.3f}"
+    return f"{value:.4f}" if value < JUDGE_FLOOR <= float(shown) else shown
+
+
 def describe_accuracy(result: dict) -> str:
     """'0.740 (95% CI 0.67-0.81)', or 'unmeasured': one wording for the CLI and reports."""
     accuracy = result.get("balanced_accuracy")
     if accuracy is None:
         return "unmeasured"
     interval = result.get("ci95")
-    return f"{accuracy:.3f}" + (
+    return format_accuracy(accuracy) + (
         f" (95% CI {interval[0]:.2f}-{interval[1]:.2f})" if interval else ""
     )
 

@@ -26,7 +26,7 @@ from tutor.config import Settings
 from tutor.errors import BadInputError, TutorError
 from tutor.evals import datasets
 from tutor.evals.datasets import SUITES, Case, materialise, run_secret
-from tutor.evals.judges import Judge, calibrate
+from tutor.evals.judges import Judge, calibrate, format_accuracy
 from tutor.evals.metrics import first_gold_rank, retrieval_scores
 from tutor.evals.scoring import score_case, summarise
 from tutor.evals.targets import (
@@ -553,7 +553,7 @@ def check_thresholds(report: dict, bars: dict) -> list[str]:
     judge = report.get("judge") or {}
     accuracy = judge.get("balanced_accuracy")
     if accuracy is None or accuracy < JUDGE_FLOOR:
-        shown = "unmeasured" if accuracy is None else f"{accuracy:.3f}"
+        shown = "unmeasured" if accuracy is None else format_accuracy(accuracy)
         failures.append(
             f"the judge {judge.get('judge')} scores {shown} balanced accuracy on the test half "
             f"of its calibration pairs, below the floor {JUDGE_FLOOR}: its claim metrics are "
