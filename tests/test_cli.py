@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -47,6 +48,8 @@ def test_index_reports_what_it_did_and_names_skipped_files(cli_env, settings):
     assert result.returncode == 0, result.stderr
     assert "Indexed 8 sources" in result.stdout and "8 added" in result.stdout
     assert "Skipped" in result.stderr and "bad.ipynb" in result.stderr
+    # Output to a log (not a terminal) still shows progress, as plain lines.
+    assert re.search(r"^embed: (\d+)/\1, elapsed .* min left$", result.stderr, re.M)
     again = run_tutor(["index"], cli_env)
     assert "8 unchanged (0 chunks embedded)" in again.stdout
 

@@ -379,6 +379,32 @@ def test_the_judge_sees_a_misconception_with_its_correction(small_llm, embedder)
     assert shown == units[0]
 
 
+def test_the_judge_embeds_a_passage_once_for_all_the_claims_against_it(small_llm, embedder):
+    from tutor.evals.judges import LLMJudge
+
+    passage = (
+        "A GAN has two networks. The generator maps noise to samples. The discriminator "
+        "scores samples as real or generated. They are trained against each other. Training "
+        "can collapse onto a few modes."
+    )
+    claims = [
+        "The discriminator tells real samples from generated ones.",
+        "GANs can mode-collapse.",
+    ]
+    embedded: list[str] = []
+
+    def counting_embed(texts):
+        embedded.extend(texts)
+        return embedder.embed(texts)
+
+    judge = LLMJudge(small_llm, counting_embed)
+    shown = [judge.evidence(passage, c) for c in claims]
+    # Each unit of the passage was embedded once, though two claims were judged against it,
+    # and the evidence chosen is what a judge that embeds everything afresh would choose.
+    assert len(embedded) == len(set(embedded)) == 5 + len(claims)
+    assert shown == [LLMJudge(small_llm, embedder.embed).evidence(passage, c) for c in claims]
+
+
 def test_verdicts_are_cached_on_disk_across_judges(small_llm, tmp_path):
     from tutor.evals.judges import LLMJudge, VerdictCache
 

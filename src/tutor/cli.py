@@ -108,24 +108,33 @@ def _task_bar() -> Progress:
     )
 
 
-def _logged_progress(update, every: int = 1):
+def _logged_progress(update, every: int = 1, seconds: float = 15.0):
     """Wraps a progress callback: when stderr is not a terminal (a run in the background
-    with its output in a log), also print one plain line per step with the elapsed time
-    and an estimate of what is left, since a live bar never reaches a log file."""
+    with its output in a log), also print plain lines with the elapsed time and an estimate
+    of what is left, since a live bar never reaches a log file: one for every answer and
+    verdict of an eval, else one every `every` steps, or with `every=1` at most one per
+    `seconds` (embedding thousands of chunks), and always one for the last step."""
     if err.is_terminal:
         return update
     import time
 
     started: dict[str, float] = {}
+    printed: dict[str, float] = {}
 
     def wrapped(key: str, done: int, total: int) -> None:
         update(key, done, total)
-        first = started.setdefault(key, time.perf_counter())
-        # Every answer and verdict; other work (calibration, retrieval) in strides.
-        step = 1 if key in ("answering", "judging") else every
-        if done % step and done != total:
+        now = time.perf_counter()
+        first = started.setdefault(key, now)
+        if key in ("answering", "judging"):
+            due = True
+        elif every > 1:
+            due = done % every == 0
+        else:
+            due = now - printed.get(key, first) >= seconds
+        if not (due or done == total):
             return
-        elapsed = time.perf_counter() - first
+        printed[key] = now
+        elapsed = now - first
         left = elapsed / done * (total - done) if done else 0.0
         print(
             f"{key}: {done}/{total}, elapsed {elapsed / 60:.1f} min, ~{left / 60:.1f} min left",
@@ -220,7 +229,8 @@ def index(
         TimeRemainingColumn(),
         console=err,
     ) as bar:
-        progress = _task_progress(bar, labels)
+        # A plain line now and then when the output goes to a log (a build takes minutes).
+        progress = _logged_progress(_task_progress(bar, labels), every=1)
 
         try:
             report = build_index(settings, paths or [], progress=progress, rebuild=rebuild)

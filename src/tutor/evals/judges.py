@@ -335,6 +335,18 @@ class LLMJudge:
         self.prompt = prompt or DEFAULT_PROMPT
         self.name = f"llm:{llm.model_id}:{self.prompt.name}"
         self.threshold = 0.5
+        self._vectors: dict[str, object] = {}
+
+    def vectors(self, texts: list[str]) -> list:
+        """The texts' embeddings, each text embedded once per judge: every claim of an answer
+        is judged against the same passages, whose units would otherwise be embedded again
+        for each claim."""
+        if len(self._vectors) > 100_000:  # a bound on memory over a long run
+            self._vectors.clear()
+        missing = [t for t in dict.fromkeys(texts) if t not in self._vectors]
+        if missing:
+            self._vectors.update(zip(missing, self.embed(missing), strict=True))
+        return [self._vectors[t] for t in texts]
 
     def evidence(self, premise: str, claim: str) -> str:
         """The premise's sentences (or misconception items) most similar to the claim (at
@@ -342,8 +354,7 @@ class LLMJudge:
         parts = evidence_units(premise)
         if self.embed is None or len(parts) <= self.evidence_sentences:
             return "\n".join(parts) or premise
-        vectors = self.embed([claim, *parts])
-        claim_vec, part_vecs = vectors[0], vectors[1:]
+        claim_vec, *part_vecs = self.vectors([claim, *parts])
         similarity = [float(v @ claim_vec) for v in part_vecs]
         best = sorted(range(len(parts)), key=lambda i: -similarity[i])[: self.evidence_sentences]
         return " ".join(parts[i] for i in sorted(best))
