@@ -8,6 +8,11 @@ from the mirror once); the order is fp32 first, so bfloat16 never gains from a w
 cache for the model files.
 
     python benchmarks/bench_index.py [--mirror ../shared/resources] [--out FILE]
+
+`--sample N` measures only the embedder, in minutes rather than half an hour: N chunks of
+the current index (a fixed random sample) embedded in fp32 and in bfloat16, alternating
+which goes first over `--rounds` rounds; it decides what TUTOR_EMBED_PRECISION=auto should
+pick on a new kind of CPU.
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ from pathlib import Path
 
 os.environ.setdefault("TQDM_DISABLE", "1")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+
+from common import write_results  # noqa: E402
 
 from tutor.config import Settings  # noqa: E402
 
@@ -63,15 +70,59 @@ def retrieval(settings: Settings, embedder, queries) -> dict:
     return out
 
 
+def embed_sample(settings: Settings, n: int, rounds: int, out: Path) -> None:
+    import random
+
+    from tutor.embed import Embedder, bf16_is_faster
+    from tutor.index import load_index
+
+    chunks = list(load_index(settings).chunks)
+    texts = [c.text for c in random.Random(0).sample(chunks, min(n, len(chunks)))]
+    embedders = {p: Embedder(settings.embed_model, p) for p in ("fp32", "bf16")}
+    for embedder in embedders.values():
+        embedder.embed(texts[:32])  # warm up (first-call allocations)
+    seconds: dict[str, list[float]] = {p: [] for p in embedders}
+    for r in range(rounds):
+        for precision in ("fp32", "bf16") if r % 2 == 0 else ("bf16", "fp32"):
+            started = time.perf_counter()
+            embedders[precision].embed(texts)
+            seconds[precision].append(time.perf_counter() - started)
+    best = {p: min(v) for p, v in seconds.items()}
+    ratio = best["fp32"] / best["bf16"]
+    print(
+        f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cores, AMX: "
+        f"{bf16_is_faster()}; {len(texts)} chunks, {rounds} rounds"
+    )
+    for p, v in seconds.items():
+        print(f"{p}: best {best[p]:.1f} s ({len(texts) / best[p]:.1f} chunks/s); all {v}")
+    print(f"bf16 speed-up over fp32: {ratio:.2f}x (below 1: bfloat16 is slower here)")
+    write_results(
+        out,
+        {
+            "embed_model": settings.embed_model,
+            "chunks": len(texts),
+            "seconds": seconds,
+            "amx": bf16_is_faster(),
+            "bf16_speedup": round(ratio, 3),
+        },
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument(
         "--mirror", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "resources"
     )
-    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/index.json"))
+    parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--sample", type=int, default=0, help="embed N chunks only (no build)")
+    parser.add_argument("--rounds", type=int, default=4)
     args = parser.parse_args()
+    if args.sample:
+        out = args.out or Path("benchmarks/results/embed_precision.json")
+        return embed_sample(Settings(), args.sample, args.rounds, out)
+    args.out = args.out or Path("benchmarks/results/index.json")
 
-    from tutor.embed import Embedder, cpu_has_bf16
+    from tutor.embed import Embedder, bf16_is_faster
     from tutor.fetch import fetch_resources, load_catalog
     from tutor.index import build_index
 
@@ -80,7 +131,7 @@ def main() -> None:
     queries = gold_queries(settings)
     print(
         f"# machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-        f"bfloat16 in hardware: {cpu_has_bf16()}; {time.strftime('%Y-%m-%d')}; embedder "
+        f"bfloat16 faster here (AMX): {bf16_is_faster()}; {time.strftime('%Y-%m-%d')}; embedder "
         f"{settings.embed_model}; {len(queries)} gold-sourced questions"
     )
     results = {}

@@ -147,3 +147,23 @@ def test_a_near_miss_names_a_rare_word_its_passages_lack(course_tutor):
     assert near_miss == max(freq.idf(t) for t in near_miss_lacks) > answerable
     # A word no passage holds at all is as rare as a word can be.
     assert near_miss == pytest.approx(TermFrequencies(freq.passages, {}).idf("ffhq"))
+
+
+def test_measured_answers_are_cached_per_check_prompt_and_reused(course_tutor, small_llm, tmp_path):
+    from tutor.evals.answer_gate import check_prompt_id, measure
+
+    tutor = Tutor(course_tutor.settings, course_tutor.retriever, lambda: small_llm, gate=None)
+    question = "What does the discriminator in a GAN output?"
+    rows = [{"id": "q-1", "question": question, "group": "answerable", "answerable": True}]
+    cache = tmp_path / "gate.jsonl"
+    # A P(yes) measured under an older wording of the check is not reused.
+    stale = {"model_id": small_llm.model_id, "prompt": "older", "question": question}
+    cache.write_text(json.dumps(stale | {"features": {"p_yes": 0.123}}) + "\n")
+    measured, _ = measure(tutor, rows, cache)
+    p_yes = measured[0]["features"]["p_yes"]
+    assert p_yes != 0.123
+    records = [json.loads(line) for line in cache.read_text().splitlines()]
+    assert records[-1]["prompt"] == check_prompt_id() and len(records) == 2
+    # Measured again, it is read from the cache, not asked again.
+    again, _ = measure(tutor, rows, cache)
+    assert again[0]["features"]["p_yes"] == p_yes and len(cache.read_text().splitlines()) == 2

@@ -52,9 +52,9 @@ class Settings(BaseSettings):
     )
     embed_precision: Literal["auto", "fp32", "bf16"] = Field(
         "auto",
-        description="Arithmetic of the embedder: 'auto' uses bfloat16 on CPUs with bfloat16 "
-        "instructions (AMX or AVX-512 BF16: about 2.7x faster, cosines within 1e-4 of fp32) "
-        "and fp32 elsewhere, where bfloat16 would be emulated and slower.",
+        description="Arithmetic of the embedder: 'auto' uses bfloat16 on CPUs with AMX (about "
+        "2.5x faster, cosines within 1e-4 of fp32) and fp32 elsewhere, where bfloat16 was "
+        "measured slower (AVX-512 BF16 alone) or would be emulated.",
     )
     embed_batch_size: int = Field(32, ge=1, le=1024)
 

@@ -12,13 +12,14 @@ from tutor.errors import ModelMissingError
 from tutor.models import resolve_embedder_path
 
 
-def cpu_has_bf16() -> bool:
-    """Whether this CPU computes bfloat16 natively (AMX tiles or AVX-512 BF16). Elsewhere
-    torch emulates it, which is slower than fp32."""
+def bf16_is_faster() -> bool:
+    """Whether bfloat16 embeds faster than fp32 on this CPU: only with AMX tiles (2.5x
+    faster, measured). AVX-512 BF16 alone was 1.3x *slower* than fp32 (measured on a Xeon
+    without AMX, docs/benchmarks.md), and elsewhere torch emulates bfloat16."""
     import torch
 
     try:
-        return bool(torch.cpu._is_amx_tile_supported() or torch.cpu._is_avx512_bf16_supported())
+        return bool(torch.cpu._is_amx_tile_supported())
     except AttributeError:  # a torch without these probes: stay with fp32
         return False
 
@@ -31,7 +32,7 @@ class Embedder:
         # bfloat16 keeps cosines within about 1e-4 of fp32 (measured on 600 indexed chunks:
         # mean 0.99998 between the two), well inside every calibrated threshold's margin, so
         # an index built one way is searched the other way without a rebuild.
-        self.bf16 = precision == "bf16" or (precision == "auto" and cpu_has_bf16())
+        self.bf16 = precision == "bf16" or (precision == "auto" and bf16_is_faster())
         path = resolve_embedder_path(name)
         # A local folder (the packaged model) loads without the hub; nothing to switch off.
         from sentence_transformers import SentenceTransformer

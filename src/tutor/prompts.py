@@ -79,9 +79,12 @@ MCQ_EXPLAIN_USER = (
     "with the passage number in brackets, like [1]."
 )
 
+# "Can this question be answered from ...", not "Do the passages state the answer ...": the
+# latter made the model say "no" to yes/no questions whose answer ("no, because ...") the
+# passages imply rather than state. Chosen on the gate's tuning half (docs/evals.md).
 ANSWERABLE_USER = (
     QUESTION_BLOCK
-    + "Do the passages above state the answer to this question? Reply with only yes or no."
+    + "Can this question be answered from the passages above? Reply with only yes or no."
 )
 
 REWRITE_SYSTEM = """You rewrite a learner's follow-up question so it can be understood without the conversation.

@@ -52,6 +52,11 @@ def half(case_id: str) -> str:
     return "tune" if hashlib.sha256(case_id.encode()).digest()[0] % 2 == 0 else "test"
 
 
+def check_prompt_id() -> str:
+    """Names the check's prompt text, so cached answers to an older wording are not reused."""
+    return hashlib.sha256(prompts.ANSWERABLE_USER.encode()).hexdigest()[:12]
+
+
 def measure(tutor, rows: list[dict], cache_path: Path, progress=None) -> tuple[list[dict], str]:
     """Each row with its gate features (None: the cosine gate declined it), and the model
     id. The model's P(yes) is cached in `cache_path`, so a rerun pays only for new
@@ -66,8 +71,9 @@ def measure(tutor, rows: list[dict], cache_path: Path, progress=None) -> tuple[l
                 record = json.loads(line)
             except json.JSONDecodeError:  # a line cut off by an interrupted run
                 continue
-            cached[(record["model_id"], record["question"])] = record
+            cached[(record["model_id"], record.get("prompt"), record["question"])] = record
     system = prompts.system_prompt("explain", "intermediate", tutor.settings.prompt_canary)
+    prompt = check_prompt_id()
     frequencies = tutor.retriever.term_frequencies
     measured = []
     with cache_path.open("a") as out:
@@ -75,12 +81,12 @@ def measure(tutor, rows: list[dict], cache_path: Path, progress=None) -> tuple[l
             _, passages = tutor.retrieve_evidence(row["question"])
             features = None
             if passages:
-                record = cached.get((model_id, row["question"]))
+                record = cached.get((model_id, prompt, row["question"]))
                 if record is None or record["features"] is None:
                     evidence = format_passages(passages)
                     messages = check_messages(system, evidence, row["question"])
                     p_yes = tutor.llm.yes_probability(messages)
-                    record = {"model_id": model_id, "question": row["question"]}
+                    record = {"model_id": model_id, "prompt": prompt, "question": row["question"]}
                     record["features"] = {"p_yes": p_yes}
                     out.write(json.dumps(record) + "\n")
                     out.flush()
