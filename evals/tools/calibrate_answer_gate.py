@@ -3,13 +3,13 @@
 Every question of the answerable suites (answerable, answerable_mirror, false_premise,
 benign_lookalikes: label 1) and of the unanswerable suite (near misses and off-topic: label
 0) goes through the tutor's own retrieval and evidence step; the model is asked whether the
-passages state the answer, and P(yes) is read from its logits. The questions are split once
-into a tuning and a test half by a hash of their id (stable as the sets grow), stratified by
-suite and kind. A two-feature logistic model is fitted on the tuning half, and its threshold
-is the highest that declines at most `--max-false-abstention` of the tuning half's
-answerable questions. The test half's refusal recall (near misses and off-topic apart) and
-false abstention, with Wilson intervals, are recorded next to the gate, against the cosine
-gate alone.
+question can be answered from the passages, and P(yes) is read from its logits. The
+questions are split once into a tuning and a test half by a hash of their id (stable as the
+sets grow), stratified by suite and kind. A three-feature logistic model is fitted on the
+tuning half, and its threshold is the highest that declines at most `--max-false-abstention`
+of the tuning half's answerable questions. The test half's refusal recall (near misses and
+off-topic apart) and false abstention, with Wilson intervals, are recorded next to the gate,
+against the cosine gate alone.
 
 Each question costs one forward pass over its passages (about 10 s on 2 cores with whole
 passages); verdicts are cached per index build in the data directory, so a rerun or a resume

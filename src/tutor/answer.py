@@ -639,9 +639,9 @@ class Tutor:
         passages: Sequence[Excerpt],
         usage: dict[str, int] | None = None,
     ) -> float:
-        """P(answerable) from the calibrated gate: the model's P(yes) that the passages
-        state the answer, with the best passage's cosine and the rarity of the rarest name
-        in the question that the passages lack. The prompt's tokens are added to `usage`
+        """P(answerable) from the calibrated gate: the model's P(yes) that the question can
+        be answered from the passages, with the best passage's cosine and the rarity of the
+        rarest name in the question that the passages lack. The prompt's tokens are added to `usage`
         when given."""
         assert self.gate is not None
         messages = check_messages(system, evidence, question)

@@ -2,10 +2,10 @@
 
 A cosine gate alone cannot tell a near miss ("How many parameters does Gemini 3 Ultra
 have?") from a question the materials answer: with fifteen thousand passages indexed,
-something on the topic is always similar enough. So the model is asked first, with the
-same passages and question it will answer from, whether they state the answer, and its
-P(yes) (read from the first token's logits; no text is generated) is combined by a logistic
-model, fitted on the eval's answerable and unanswerable questions
+something on the topic is always similar enough. So the model is asked first, with the same
+passages and question it will answer from, whether the question can be answered from them,
+and its P(yes) (read from the first token's logits; no text is generated) is combined by a
+logistic model, fitted on the eval's answerable and unanswerable questions
 (evals/tools/calibrate_answer_gate.py), with the best passage's cosine and with how rare the
 rarest name in the question is that no passage contains: a near miss usually names the one
 thing the materials lack ("Gemini", "FFHQ", "sliding-window"). Only names count, not every

@@ -149,8 +149,9 @@ class Settings(BaseSettings):
     )
     answer_gate: bool = Field(
         True,
-        description="Before answering, ask the model whether the passages state the answer and "
-        "decline below the threshold calibrated for that model (src/tutor/answer_gates.json).",
+        description="Before answering, ask the model whether the question can be answered "
+        "from the passages and decline below the threshold calibrated for that model "
+        "(src/tutor/answer_gates.json).",
     )
     support_min_similarity: float = Field(
         0.79,
