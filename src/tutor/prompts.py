@@ -79,9 +79,9 @@ MCQ_EXPLAIN_USER = (
     "with the passage number in brackets, like [1]."
 )
 
-# "Can this question be answered from ...", not "Do the passages state the answer ...": the
-# latter made the model say "no" to yes/no questions whose answer ("no, because ...") the
-# passages imply rather than state. Chosen on the gate's tuning half (docs/evals.md).
+# Worded "Can this question be answered from ..." rather than "Do the passages state the
+# answer ...": fitted on the gate's tuning half, it declined more unanswerable questions at
+# the same false abstention (0.85 against 0.83; docs/evals.md, the answerability gate).
 ANSWERABLE_USER = (
     QUESTION_BLOCK
     + "Can this question be answered from the passages above? Reply with only yes or no."
