@@ -186,8 +186,11 @@ def test_max_tokens_and_temperature_are_honoured_and_usage_is_counted(api):
     greedy = [complete(max_tokens=24, temperature=0.0).choices[0].message.content]
     greedy.append(complete(max_tokens=24, temperature=0.0).choices[0].message.content)
     assert greedy[0] == greedy[1]
-    hot = {complete(max_tokens=24, temperature=2.0).choices[0].message.content for _ in "ab"}
-    assert len(hot) == 2
+    # Sampled replies differ. At temperature 2.0 the 0.5B model's words were at times so far
+    # off the passages that support withheld both replies, leaving two equal declines; at
+    # 1.2 they stay on topic, and three draws make two equal ones by chance unlikely.
+    hot = {complete(max_tokens=24, temperature=1.2).choices[0].message.content for _ in "abc"}
+    assert len(hot) >= 2
 
 
 # --- faults injected for real ---------------------------------------------------------------
