@@ -3,11 +3,11 @@
 import re
 
 import pytest
+from recording import RecordingLLM
 
 from tutor.answer import Done, Retrieved, Token, Turn
 from tutor.cite import content_words
 from tutor.errors import BadInputError
-from tutor.llm.base import LLMBackend
 
 
 def test_on_corpus_answer_cites_retrieved_passages_that_hold_its_key_terms(course_tutor):
@@ -92,21 +92,6 @@ def test_phase_filter_reaches_the_answer(course_tutor):
 def test_empty_or_huge_questions_are_rejected_with_a_clear_message(course_tutor, question):
     with pytest.raises(BadInputError, match="empty|limit is 4000"):
         course_tutor.ask(question)
-
-
-class RecordingLLM(LLMBackend):
-    """Wraps the real model and keeps the messages it was sent, to check the prompt a mode
-    builds; the reply still comes from the real 0.5B model."""
-
-    def __init__(self, llm):
-        super().__init__()
-        self.llm = llm
-        self.model_id = llm.model_id
-        self.sent = []
-
-    def stream_chat(self, messages, max_tokens, temperature):
-        self.sent.append(messages)
-        yield from self.llm.stream_chat(messages, max_tokens, temperature)
 
 
 @pytest.fixture

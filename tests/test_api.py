@@ -88,6 +88,7 @@ def test_ask_returns_a_cited_answer_placed_on_the_roadmap(api):
     assert answer["text"] and not answer["abstained"]
     assert answer["citations"] and answer["citations"][0]["passage"]
     assert answer["model_id"] and "total_s" in answer["timings"]
+    assert answer["premise"] is None  # the question states no premise to check
     # Each sentence comes with its support; a backed one with the exact sentence behind it.
     assert answer["sentences"] and all(s["text"] in answer["text"] for s in answer["sentences"])
     for sentence in answer["sentences"]:
@@ -152,6 +153,7 @@ def test_the_openai_client_can_use_the_tutor_as_a_model(api):
     assert citations and f"[{citations[0]['number']}]" in text
     assert completion.model_extra["placement"]["where"].startswith("Phase ")
     assert completion.model_extra["sentences"]  # the per-sentence structure, beside citations
+    assert "premise" in completion.model_extra
 
     stream = client.chat.completions.create(
         model="genai-tutor",

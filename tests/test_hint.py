@@ -2,11 +2,11 @@
 drafts the real 0.5B model writes and on the sentences that give an answer away."""
 
 import pytest
+from recording import RecordingLLM
 
 from tutor.answer import Token, Tutor
 from tutor.evals.scoring import options_named
 from tutor.hint import guard_hint, leaks, parse_options
-from tutor.llm.base import LLMBackend
 
 QUESTION = (
     "In a two-stage neural text-to-speech system, what does the vocoder do?\n"
@@ -71,24 +71,6 @@ def test_the_guard_keeps_the_nudge_withholds_the_answer_and_offers_a_next_step()
     assert "Think about what the acoustic model outputs [1]." in guarded.text
     assert guarded.text.rstrip().endswith("?") or "Tell me your choice" in guarded.text
     assert guard_hint("What does the vocoder read?", QUESTION).withheld == 0
-
-
-class RecordingLLM(LLMBackend):
-    """The real model, with its drafts kept so the test can see what the guard held back."""
-
-    def __init__(self, llm):
-        super().__init__()
-        self.llm, self.model_id, self.replies = llm, llm.model_id, []
-
-    def stream_chat(self, messages, max_tokens, temperature):
-        pieces = []
-        for piece in self.llm.stream_chat(messages, max_tokens, temperature):
-            pieces.append(piece)
-            yield piece
-        self.replies.append("".join(pieces))
-
-    def count_tokens(self, text):
-        return self.llm.count_tokens(text)
 
 
 @pytest.mark.parametrize(

@@ -24,14 +24,22 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 from tutor.answer import open_tutor
 from tutor.answerable import FEATURES, AnswerGate, save_gate
 from tutor.config import Settings
-from tutor.evals.answer_gate import choose_threshold, fit, gated, half, measure, questions, rates
+from tutor.evals.answer_gate import (
+    choose_threshold,
+    fit,
+    gated,
+    half,
+    measure,
+    measured_on,
+    progress_printer,
+    questions,
+    rates,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "evals" / "results" / "answer_gate.json"
@@ -45,13 +53,7 @@ def main() -> int:
     settings = Settings()
     build = (settings.data_dir / "index").resolve().name
     cache = settings.data_dir / "evals" / f"answer-gate-{build}.jsonl"
-    started = time.perf_counter()
-
-    def progress(done: int, total: int) -> None:
-        elapsed = time.perf_counter() - started
-        left = elapsed / done * (total - done)
-        print(f"[{done}/{total}] {elapsed:.0f} s, about {left:.0f} s left", file=sys.stderr)
-
+    progress = progress_printer()
     tutor = open_tutor(settings)
     rows, model_id = measure(tutor, questions(ROOT / "evals" / "datasets"), cache, progress)
     for r in rows:
@@ -63,14 +65,7 @@ def main() -> int:
     gate = AnswerGate(model_id, dict(zip(FEATURES, map(float, weights), strict=True)), bias, 0.0)
     threshold = choose_threshold(tune_gated, gate, args.max_false_abstention)
     result = {
-        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "model_id": model_id,
-        "embed_model": settings.embed_model,
-        "index_build": build,
-        "chunks": len(tutor.retriever.index.chunks),
-        "evidence_tokens": settings.evidence_tokens,
-        "top_k": settings.top_k,
-        "min_dense_score": settings.min_dense_score,
+        **measured_on(tutor),
         "max_false_abstention": args.max_false_abstention,
         "questions": {"tune": len(tune), "test": len(test)},
         "weights": gate.weights,

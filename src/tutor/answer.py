@@ -39,6 +39,15 @@ from tutor.hint import guard_hint, parse_options
 from tutor.llm.base import LLMBackend, Message
 from tutor.path import LearningPath, load_path
 from tutor.place import answer_topic, placement, with_missing
+from tutor.premise import (
+    PremiseCheck,
+    PremiseThreshold,
+    check_premise,
+    checks_digest,
+    correction_lead,
+    load_threshold,
+    stated_premise,
+)
 from tutor.retrieve import Hit, Retriever
 from tutor.support import SentenceSupport, sentence_support
 
@@ -93,6 +102,9 @@ class Answer:
     # Each sentence with the citations that back it and how well (tutor.support): what the
     # UI's per-sentence badges show.
     sentences: list[dict] = field(default_factory=list)
+    # The premise the question stated and whether the passages back it (tutor.premise), or
+    # None where none was checked.
+    premise: dict | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -249,6 +261,7 @@ class Tutor:
         cache: AnswerCache | None = None,
         path: LearningPath | None = None,
         gate: AnswerGate | None | object = _FOR_MODEL,
+        premise_threshold: PremiseThreshold | None | object = _FOR_MODEL,
     ):
         self.settings = settings
         self.retriever = retriever
@@ -258,6 +271,7 @@ class Tutor:
         self._llm_lock = threading.Lock()
         self.llm_loads = 0  # how many times this tutor loaded its model: once, at most
         self._gate = gate
+        self._premise_threshold = premise_threshold
 
     @property
     def gate(self) -> AnswerGate | None:
@@ -265,6 +279,14 @@ class Tutor:
         if self._gate is _FOR_MODEL:
             self._gate = load_gate(self.llm.model_id) if self.settings.answer_gate else None
         return self._gate
+
+    @property
+    def premise_threshold(self) -> PremiseThreshold | None:
+        """The premise check's threshold fitted for the loaded model (None: no check)."""
+        if self._premise_threshold is _FOR_MODEL:
+            fitted = load_threshold(self.llm.model_id) if self.settings.premise_check else None
+            self._premise_threshold = fitted
+        return self._premise_threshold  # type: ignore[return-value]
 
     @property
     def llm(self) -> LLMBackend:
@@ -368,6 +390,7 @@ class Tutor:
         candidates, passages = self.retrieve_evidence(query, top_k, phase, timings)
         yield Retrieved(query, passages)
         answerability: float | None = None
+        premise: PremiseCheck | None = None
 
         prompt_tokens: dict[str, int] = {}
         truncated = False
@@ -400,6 +423,7 @@ class Tutor:
                 placement=None if abstained else self._place(citations, passages),
                 answerability=answerability,
                 sentences=[x.to_dict() for x in sentences],
+                premise=premise.to_dict() if premise else None,
             )
             if key:  # only finished answers: one cut short by a client or an error is not kept
                 vector = question_vector
@@ -435,6 +459,7 @@ class Tutor:
                 yield done(text, [], True, reason, self.llm.model_id)
                 return
         choice: Choice | None = None
+        lead = ""  # a sentence decided in code that opens the answer
         if grading:
             user = prompts.QUIZ_GRADE_USER.format(
                 passages=evidence, quiz_question=grading, question=question
@@ -448,7 +473,22 @@ class Tutor:
                 passages=evidence, question=question, choice=chosen
             )
         else:
-            user = prompts.ANSWER_USER.format(passages=evidence, question=question)
+            statement = stated_premise(question) if mode != "quiz" else None
+            if statement and (fitted := self.premise_threshold) is not None:
+                t0 = time.perf_counter()
+                premise = check_premise(
+                    self.llm, system, evidence, question, statement, fitted.threshold, usage
+                )
+                timings["premise_s"] = time.perf_counter() - t0
+            if premise is not None and not premise.supported:
+                # Decided in code: the learner is told the premise is not backed, and the
+                # model is asked for what the passages say instead (tutor.premise).
+                lead = correction_lead(premise.statement)
+                user = prompts.PREMISE_CORRECT_USER.format(
+                    passages=evidence, question=question, premise=premise.statement
+                )
+            else:
+                user = prompts.ANSWER_USER.format(passages=evidence, question=question)
         messages: list[Message] = [
             {"role": "system", "content": system},
             {"role": "user", "content": user},
@@ -464,9 +504,12 @@ class Tutor:
         # A hint is checked whole before the learner sees any of it (tutor.hint), so it is
         # held back; every other answer streams as the model writes it.
         held: list[str] | None = [] if mode == "hint" and self.settings.hint_guard else None
+        if lead:
+            timings["first_token_s"] = time.perf_counter() - started
+            yield Token(f"{lead}\n\n")
         for piece in self.llm.stream_chat(messages, max_tokens, temperature):
             if not pieces and held is None:
-                timings["first_token_s"] = time.perf_counter() - started
+                timings.setdefault("first_token_s", time.perf_counter() - started)
             pieces.append(piece)
             if cleaned := cleaner.feed(piece):
                 if held is None:
@@ -495,7 +538,7 @@ class Tutor:
             timings["draft_accepted"] = stats.accepted
         if held is not None and raw and not is_abstention(raw):
             guarded = guard_hint(raw, question)
-            timings["first_token_s"] = time.perf_counter() - started
+            timings.setdefault("first_token_s", time.perf_counter() - started)
             if guarded.withheld:
                 timings["hint_withheld_sentences"] = guarded.withheld
                 raw = guarded.text
@@ -503,7 +546,7 @@ class Tutor:
             else:
                 yield Token("".join(held))
         if not raw or is_abstention(raw):
-            text = self._abstain_text(candidates)
+            text = f"{lead}\n\n{self._abstain_text(candidates)}".lstrip()
             yield done(
                 text, [], True, "the model found no answer in the passages", self.llm.model_id
             )
@@ -546,6 +589,8 @@ class Tutor:
             )
             for n in numbers
         ]
+        if lead:  # after the support check: it is the pipeline's sentence, not a claim to back
+            text = f"{lead}\n\n{text}"
         yield done(text, citations, False, None, self.llm.model_id, sentences)
 
     def ask(
@@ -585,12 +630,15 @@ class Tutor:
             retrieval=(s.evidence_tokens, s.evidence_candidates, s.min_dense_score, s.rrf_k),
             hint_guard=s.hint_guard,
             gate=(s.answer_gate, gates_digest()),  # read without loading the model
+            premise=(s.premise_check, checks_digest()),
             prompts=(
                 __version__,
                 system,
                 prompts.ANSWER_USER,
                 prompts.MCQ_EXPLAIN_USER,
                 prompts.OPTION_CHECK_USER,
+                prompts.PREMISE_CHECK_USER,
+                prompts.PREMISE_CORRECT_USER,
             ),
         )
 

@@ -87,6 +87,25 @@ ANSWERABLE_USER = (
     + "Can this question be answered from the passages above? Reply with only yes or no."
 )
 
+# A premise the question states (tutor.premise) is checked like an option: after the same
+# passages and question, so llama.cpp reads only the last lines.
+PREMISE_CHECK_USER = (
+    QUESTION_BLOCK
+    + "Statement: {premise}\n\nDo the passages above show that this statement is true? Reply "
+    "with only yes or no."
+)
+
+# When the check finds the premise not backed, the answer opens with a sentence written in
+# code that says so (tutor.premise.correction_lead); the model is asked only for what the
+# passages say instead. Told to "say the premise is wrong" itself, the 1.5B model copied
+# the instruction into its reply or declined.
+PREMISE_CORRECT_USER = (
+    QUESTION_BLOCK
+    + "The question assumes: {premise}\nThe passages above do not back this. Say in one or two "
+    "sentences what the passages say about it instead, then answer the rest of the question if "
+    "the passages allow. End each sentence with the passage number in brackets, like [1]."
+)
+
 REWRITE_SYSTEM = """You rewrite a learner's follow-up question so it can be understood without the conversation.
 Replace pronouns and vague references ("it", "that", "the second one") with the topic they refer to.
 Output only the rewritten question, on one line, nothing else."""

@@ -106,6 +106,15 @@ class PrerequisiteOut(BaseModel):
     source_id: str
 
 
+class PremiseOut(BaseModel):
+    statement: str = Field(description="What the question takes as given, as a sentence.")
+    p_true: float = Field(description="The model's P(the passages show it is true).")
+    supported: bool = Field(
+        description="p_true reached the calibrated threshold; false: the answer was asked to "
+        "say first that the premise is not backed."
+    )
+
+
 class PlacementOut(BaseModel):
     topic_id: str = Field(description="The roadmap topic the answer is about.")
     title: str
@@ -145,6 +154,9 @@ class AnswerOut(BaseModel):
         None, description="P(the passages answer it) from the calibrated gate; null: no gate."
     )
     sentences: list[SentenceOut] = []
+    premise: PremiseOut | None = Field(
+        None, description="The premise the question stated, checked; null: none was checked."
+    )
 
 
 class HitOut(BaseModel):

@@ -132,6 +132,7 @@ async def openai_sse(
                     sentences=answer.sentences,
                     abstained=answer.abstained,
                     placement=answer.placement,
+                    premise=answer.premise,
                     usage=usage(answer),
                 )
     except Exception as exc:

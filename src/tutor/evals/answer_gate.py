@@ -17,6 +17,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -57,21 +61,58 @@ def check_prompt_id() -> str:
     return hashlib.sha256(prompts.ANSWERABLE_USER.encode()).hexdigest()[:12]
 
 
+def cached_records(path: Path) -> list[dict]:
+    """The measurements a cache file holds (a line cut off by an interrupted run is
+    skipped); its folder is made when missing, so the measurer can append to it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        return []
+    records = []
+    for line in path.read_text().splitlines():
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return records
+
+
+def progress_printer() -> Callable[[int, int], None]:
+    """`progress(done, total)` that prints elapsed and remaining time to stderr."""
+    started = time.perf_counter()
+
+    def progress(done: int, total: int) -> None:
+        elapsed = time.perf_counter() - started
+        left = elapsed / done * (total - done)
+        print(f"[{done}/{total}] {elapsed:.0f} s, about {left:.0f} s left", file=sys.stderr)
+
+    return progress
+
+
+def measured_on(tutor) -> dict:
+    """When and with what a pipeline stage was measured, for its results file."""
+    settings = tutor.settings
+    return {
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "model_id": tutor.llm.model_id,
+        "embed_model": settings.embed_model,
+        "index_build": tutor.retriever.index.path.name,
+        "chunks": len(tutor.retriever.index.chunks),
+        "evidence_tokens": settings.evidence_tokens,
+        "top_k": settings.top_k,
+        "min_dense_score": settings.min_dense_score,
+    }
+
+
 def measure(tutor, rows: list[dict], cache_path: Path, progress=None) -> tuple[list[dict], str]:
     """Each row with its gate features (None: the cosine gate declined it), and the model
     id. The model's P(yes) is cached in `cache_path`, so a rerun pays only for new
     questions (retrieval and the word features are recomputed: they take milliseconds);
     `progress(done, total)` is called after each."""
     model_id = tutor.llm.model_id
-    cache_path.parent.mkdir(parents=True, exist_ok=True)
-    cached = {}
-    if cache_path.exists():
-        for line in cache_path.read_text().splitlines():
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError:  # a line cut off by an interrupted run
-                continue
-            cached[(record["model_id"], record.get("prompt"), record["question"])] = record
+    cached = {
+        (record["model_id"], record.get("prompt"), record["question"]): record
+        for record in cached_records(cache_path)
+    }
     system = prompts.system_prompt("explain", "intermediate", tutor.settings.prompt_canary)
     prompt = check_prompt_id()
     frequencies = tutor.retriever.term_frequencies

@@ -30,7 +30,9 @@ SUITES = (
 )
 # A suite may span several files (the mirror questions live apart from the notes questions).
 SUITE_FILES = {
-    "answerable": ("answerable.jsonl", "answerable_mirror.jsonl"),
+    # true_premise: questions that state a true premise first ("Since X, how ...?"), so a
+    # premise check that flags a right belief as wrong shows as a worse answer.
+    "answerable": ("answerable.jsonl", "answerable_mirror.jsonl", "true_premise.jsonl"),
     "unanswerable": ("unanswerable.jsonl",),
     "false_premise": ("false_premise.jsonl",),
     "multi_turn": ("multi_turn.jsonl",),

@@ -81,6 +81,7 @@ async def chat_completions(
         "sentences": answer.sentences,
         "abstained": answer.abstained,
         "placement": answer.placement,
+        "premise": answer.premise,
     }
 
 
