@@ -36,7 +36,7 @@ from tutor.errors import BadInputError
 from tutor.evidence import Excerpt, select_evidence
 from tutor.followup import needs_context
 from tutor.hint import guard_hint, parse_options
-from tutor.llm.base import LLMBackend, Message
+from tutor.llm.base import LLMBackend, Message, system_and_user
 from tutor.path import LearningPath, load_path
 from tutor.place import answer_topic, placement, with_missing
 from tutor.premise import (
@@ -489,10 +489,7 @@ class Tutor:
                 )
             else:
                 user = prompts.ANSWER_USER.format(passages=evidence, question=question)
-        messages: list[Message] = [
-            {"role": "system", "content": system},
-            {"role": "user", "content": user},
-        ]
+        messages = system_and_user(system, user)
         count = self.llm.count_tokens
         prompt_tokens |= {
             "system": count(system),

@@ -37,7 +37,7 @@ from pathlib import Path
 
 from tutor import prompts
 from tutor.evidence import Excerpt
-from tutor.llm.base import Message
+from tutor.llm.base import Message, system_and_user
 from tutor.terms import TermFrequencies, named_terms, terms
 
 GATES_FILE = Path(__file__).with_name("answer_gates.json")
@@ -99,13 +99,8 @@ def asserts_premise(question: str) -> bool:
 
 def check_messages(system: str, evidence: str, question: str) -> list[Message]:
     """The answerability question, asked under the answer's own system prompt."""
-    return [
-        {"role": "system", "content": system},
-        {
-            "role": "user",
-            "content": prompts.ANSWERABLE_USER.format(passages=evidence, question=question),
-        },
-    ]
+    user = prompts.ANSWERABLE_USER.format(passages=evidence, question=question)
+    return system_and_user(system, user)
 
 
 def gate_features(

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from tutor import prompts
 from tutor.llm import LLMBackend, Message
+from tutor.llm.base import system_and_user
 
 _HOW_MANY = re.compile(r"\bwhich\s+(two|three|2|3)\b", re.IGNORECASE)
 _COUNTS = {"two": 2, "2": 2, "three": 3, "3": 3}
@@ -60,7 +61,7 @@ def question_stem(question: str, options: dict[str, str]) -> str:
 
 def option_messages(system: str, evidence: str, stem: str, option: str) -> list[Message]:
     user = prompts.OPTION_CHECK_USER.format(passages=evidence, question=stem, option=option)
-    return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+    return system_and_user(system, user)
 
 
 def choose_options(

@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from tutor import prompts
-from tutor.llm.base import LLMBackend, Message
+from tutor.llm.base import LLMBackend, Message, system_and_user
 
 CHECKS_FILE = Path(__file__).with_name("premise_checks.json")
 
@@ -120,7 +120,7 @@ def check_messages(system: str, evidence: str, question: str, premise: str) -> l
     """The premise question, asked under the answer's own system prompt after the same
     passages and question, so only its last line is new to the model."""
     user = prompts.PREMISE_CHECK_USER.format(passages=evidence, question=question, premise=premise)
-    return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+    return system_and_user(system, user)
 
 
 def check_premise(

@@ -9,6 +9,11 @@ from dataclasses import dataclass
 Message = dict[str, str]  # {"role": "system" | "user" | "assistant", "content": ...}
 
 
+def system_and_user(system: str, user: str) -> list[Message]:
+    """One question under a system prompt: what every stage of the pipeline sends."""
+    return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+
+
 @dataclass
 class GenerationStats:
     prompt_tokens: int | None = None
