@@ -27,15 +27,13 @@ and then only the cosine gate applies.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from tutor import prompts
+from tutor import fitted, prompts
 from tutor.evidence import Excerpt
 from tutor.llm.base import Message, system_and_user
 from tutor.terms import TermFrequencies, named_terms, terms
@@ -114,22 +112,19 @@ def gate_features(
 
 
 def load_gates(path: Path = GATES_FILE) -> list[AnswerGate]:
-    if not path.exists():
-        return []
-    return [AnswerGate(**g) for g in json.loads(path.read_text())]
+    return fitted.load_all(path, AnswerGate)
 
 
 def load_gate(model_id: str | None, path: Path = GATES_FILE) -> AnswerGate | None:
     """The gate fitted for this model, if there is one."""
-    return next((g for g in load_gates(path) if g.model_id == model_id), None)
+    return fitted.load_for(model_id, path, AnswerGate)
 
 
 def gates_digest(path: Path = GATES_FILE) -> str:
     """A digest of the fitted gates, so a refit invalidates cached answers."""
-    return hashlib.sha256(path.read_bytes()).hexdigest()[:16] if path.exists() else "none"
+    return fitted.digest(path)
 
 
 def save_gate(gate: AnswerGate, path: Path = GATES_FILE) -> None:
     """Add or replace the gate for gate.model_id, keeping the other models' gates."""
-    gates = [g for g in load_gates(path) if g.model_id != gate.model_id] + [gate]
-    path.write_text(json.dumps([asdict(g) for g in gates], indent=2) + "\n")
+    fitted.save(gate, path)

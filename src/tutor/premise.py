@@ -16,14 +16,12 @@ Only stated premises are cut out ("Since X, ...", "Given that X, ...", "X, so wh
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from tutor import prompts
+from tutor import fitted, prompts
 from tutor.llm.base import LLMBackend, Message, system_and_user
 
 CHECKS_FILE = Path(__file__).with_name("premise_checks.json")
@@ -140,22 +138,19 @@ def check_premise(
 
 
 def load_thresholds(path: Path = CHECKS_FILE) -> list[PremiseThreshold]:
-    if not path.exists():
-        return []
-    return [PremiseThreshold(**x) for x in json.loads(path.read_text())]
+    return fitted.load_all(path, PremiseThreshold)
 
 
 def load_threshold(model_id: str | None, path: Path = CHECKS_FILE) -> PremiseThreshold | None:
     """The threshold fitted for this model, if there is one (else premises go unchecked)."""
-    return next((x for x in load_thresholds(path) if x.model_id == model_id), None)
+    return fitted.load_for(model_id, path, PremiseThreshold)
 
 
-def save_threshold(fitted: PremiseThreshold, path: Path = CHECKS_FILE) -> None:
-    """Add or replace the threshold for fitted.model_id, keeping the other models'."""
-    kept = [x for x in load_thresholds(path) if x.model_id != fitted.model_id]
-    path.write_text(json.dumps([asdict(x) for x in [*kept, fitted]], indent=2) + "\n")
+def save_threshold(threshold: PremiseThreshold, path: Path = CHECKS_FILE) -> None:
+    """Add or replace the threshold for its model, keeping the other models'."""
+    fitted.save(threshold, path)
 
 
 def checks_digest(path: Path = CHECKS_FILE) -> str:
     """A digest of the fitted thresholds, so a refit invalidates cached answers."""
-    return hashlib.sha256(path.read_bytes()).hexdigest()[:16] if path.exists() else "none"
+    return fitted.digest(path)
