@@ -156,14 +156,18 @@ def test_measured_answers_are_cached_per_check_prompt_and_reused(course_tutor, s
     question = "What does the discriminator in a GAN output?"
     rows = [{"id": "q-1", "question": question, "group": "answerable", "answerable": True}]
     cache = tmp_path / "gate.jsonl"
-    # A P(yes) measured under an older wording of the check is not reused.
-    stale = {"model_id": small_llm.model_id, "prompt": "older", "question": question}
-    cache.write_text(json.dumps(stale | {"features": {"p_yes": 0.123}}) + "\n")
+    # A P(yes) measured under an older wording of the check, or after other passages (a new
+    # passage format or evidence budget), is not reused.
+    stale = {"model_id": small_llm.model_id, "question": question, "features": {"p_yes": 0.123}}
+    older_wording = stale | {"prompt": "older"}
+    other_passages = stale | {"prompt": check_prompt_id(), "reads": "other"}
+    cache.write_text(json.dumps(older_wording) + "\n" + json.dumps(other_passages) + "\n")
     measured, _ = measure(tutor, rows, cache)
     p_yes = measured[0]["features"]["p_yes"]
     assert p_yes != 0.123
     records = [json.loads(line) for line in cache.read_text().splitlines()]
-    assert records[-1]["prompt"] == check_prompt_id() and len(records) == 2
+    assert records[-1]["prompt"] == check_prompt_id() and len(records) == 3
+    assert records[-1]["reads"] not in ("other", None)
     # Measured again, it is read from the cache, not asked again.
     again, _ = measure(tutor, rows, cache)
-    assert again[0]["features"]["p_yes"] == p_yes and len(cache.read_text().splitlines()) == 2
+    assert again[0]["features"]["p_yes"] == p_yes and len(cache.read_text().splitlines()) == 3

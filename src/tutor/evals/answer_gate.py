@@ -61,6 +61,13 @@ def check_prompt_id() -> str:
     return hashlib.sha256(prompts.ANSWERABLE_USER.encode()).hexdigest()[:12]
 
 
+def reads_id(system: str, evidence: str) -> str:
+    """Names what the model reads before the check (its rules and the passages as
+    formatted), so a cached probability is reused only when these are unchanged: a new
+    passage format, evidence budget or canary is measured again."""
+    return hashlib.sha256(f"{system}\0{evidence}".encode()).hexdigest()[:12]
+
+
 def cached_records(path: Path) -> list[dict]:
     """The measurements a cache file holds (a line cut off by an interrupted run is
     skipped); its folder is made when missing, so the measurer can append to it."""
@@ -105,12 +112,13 @@ def measured_on(tutor) -> dict:
 
 def measure(tutor, rows: list[dict], cache_path: Path, progress=None) -> tuple[list[dict], str]:
     """Each row with its gate features (None: the cosine gate declined it), and the model
-    id. The model's P(yes) is cached in `cache_path`, so a rerun pays only for new
-    questions (retrieval and the word features are recomputed: they take milliseconds);
+    id. The model's P(yes) is cached in `cache_path` by what the model read, so a rerun pays
+    only for new questions or changed evidence (retrieval and the word features are
+    recomputed: they take milliseconds);
     `progress(done, total)` is called after each."""
     model_id = tutor.llm.model_id
     cached = {
-        (record["model_id"], record.get("prompt"), record["question"]): record
+        (record["model_id"], record.get("prompt"), record.get("reads"), record["question"]): record
         for record in cached_records(cache_path)
     }
     system = prompts.system_prompt("explain", "intermediate", tutor.settings.prompt_canary)
@@ -122,13 +130,14 @@ def measure(tutor, rows: list[dict], cache_path: Path, progress=None) -> tuple[l
             _, passages = tutor.retrieve_evidence(row["question"])
             features = None
             if passages:
-                record = cached.get((model_id, prompt, row["question"]))
+                evidence = format_passages(passages)
+                reads = reads_id(system, evidence)
+                record = cached.get((model_id, prompt, reads, row["question"]))
                 if record is None or record["features"] is None:
-                    evidence = format_passages(passages)
                     messages = check_messages(system, evidence, row["question"])
                     p_yes = tutor.llm.yes_probability(messages)
-                    record = {"model_id": model_id, "prompt": prompt, "question": row["question"]}
-                    record["features"] = {"p_yes": p_yes}
+                    record = {"model_id": model_id, "prompt": prompt, "reads": reads}
+                    record |= {"question": row["question"], "features": {"p_yes": p_yes}}
                     out.write(json.dumps(record) + "\n")
                     out.flush()
                 p_yes = record["features"]["p_yes"]

@@ -23,7 +23,7 @@ import numpy as np
 
 from tutor import prompts
 from tutor.answer import format_passages
-from tutor.evals.answer_gate import cached_records, half
+from tutor.evals.answer_gate import cached_records, half, reads_id
 from tutor.evals.metrics import wilson_interval
 from tutor.premise import check_messages, stated_premise
 
@@ -59,29 +59,32 @@ def check_prompt_id() -> str:
 
 def measure(tutor, rows: list[dict], cache_path: Path, progress=None) -> tuple[list[dict], str]:
     """Each row with `p_true` (None: nothing was retrieved, so the pipeline declines before
-    any check), and the model id. P(yes) is cached in `cache_path`; `progress(done, total)`
-    is called after each question."""
+    any check), and the model id. P(yes) is cached in `cache_path` by what the model read;
+    `progress(done, total)` is called after each question."""
     model_id = tutor.llm.model_id
     prompt = check_prompt_id()
     cached = {
-        (record["model_id"], record["prompt"], record["question"]): record["p_true"]
+        (record["model_id"], record["prompt"], record.get("reads"), record["question"]): record
         for record in cached_records(cache_path)
     }
     system = prompts.system_prompt("explain", "intermediate", tutor.settings.prompt_canary)
     measured = []
     with cache_path.open("a") as out:
         for i, row in enumerate(rows, 1):
-            key = (model_id, prompt, row["question"])
-            p_true = cached.get(key)
-            if p_true is None:
-                _, passages = tutor.retrieve_evidence(row["question"])
-                if passages:
-                    evidence = format_passages(passages)
+            p_true = None
+            _, passages = tutor.retrieve_evidence(row["question"])
+            if passages:
+                evidence = format_passages(passages)
+                reads = reads_id(system, evidence)
+                record = cached.get((model_id, prompt, reads, row["question"]))
+                if record is None:
                     messages = check_messages(system, evidence, row["question"], row["premise"])
-                    p_true = tutor.llm.yes_probability(messages)
-                    record = {"model_id": model_id, "prompt": prompt, "question": row["question"]}
-                    out.write(json.dumps(record | {"p_true": p_true}) + "\n")
+                    record = {"model_id": model_id, "prompt": prompt, "reads": reads}
+                    record |= {"question": row["question"]}
+                    record["p_true"] = tutor.llm.yes_probability(messages)
+                    out.write(json.dumps(record) + "\n")
                     out.flush()
+                p_true = record["p_true"]
             measured.append(row | {"p_true": p_true})
             if progress:
                 progress(i, len(rows))
