@@ -59,3 +59,27 @@ def test_a_course_multiple_choice_question_is_answered_with_the_chosen_option(co
     last = answer.text.strip()[-9:]
     assert last in {"Answer: A", "Answer: B", "Answer: C"}, answer.text
     assert streamed.strip().endswith(last)
+
+
+def test_declines_of_multiple_choice_questions_are_compared_on_the_same_rows():
+    from tutor.evals.mcq_declines import by_both, by_floor, by_gate, choose_floor, rates
+
+    def row(answerable, gate, best, right=True, group="course"):
+        scores = None if best is None else {"A": best, "B": best / 2}
+        chosen, correct = (["A"], ["A"] if right else ["B"])
+        return dict(answerable=answerable, gate=gate, scores=scores, chosen=chosen,
+                    correct=correct, group=group)  # fmt: skip
+
+    rows = [row(True, 0.9, 0.5 + 0.01 * i) for i in range(20)]
+    rows += [row(True, 0.1, 0.7, right=False), row(False, 0.1, 0.3, group="near_miss")]
+    rows += [row(False, 0.5, 0.35, group="near_miss"), row(False, None, None, group="off_topic")]
+    # The floor declines at most 5 % of the answerable rows: one of 21.
+    floor = choose_floor(rows, by_floor, 0.05)
+    assert sum(by_floor(r, floor) for r in rows if r["answerable"]) == 1
+    assert by_gate(rows[-1], 0.3) and by_floor(rows[-1], 0.0)  # nothing retrieved: declined
+    gate = rates(rows, lambda r: by_gate(r, 0.3))
+    assert gate["false_abstention"]["k"] == 1 and gate["refusal_recall"]["k"] == 2
+    assert gate["strict_accuracy"]["k"] == 20 and gate["refusal_recall_off_topic"]["k"] == 1
+    # Declined only when both say so: the wrong answer the gate declined is answered.
+    both = rates(rows, lambda r: by_both(r, 0.3, 0.4))
+    assert both["false_abstention"]["k"] == 0 and both["refusal_recall"]["k"] == 2

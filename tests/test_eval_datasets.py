@@ -69,6 +69,17 @@ def test_multiple_choice_questions_are_asked_with_their_options_and_demanded_in_
     assert len(two) >= 5  # "which TWO" questions need the exact set
 
 
+def test_multiple_choice_questions_the_materials_do_not_settle_are_asked_with_their_options():
+    # A tutor that always picks an option must show as a failure to decline.
+    records = [r for r in load_suite(DATASETS, "unanswerable") if "options" in r]
+    kinds = Counter(r["kind"] for r in records)
+    assert kinds["near_miss"] >= 20 and kinds["off_topic"] >= 10
+    asked = materialise("unanswerable", records[0], "seed")
+    assert asked.question.startswith(records[0]["question"])
+    assert all(f"{k}) {v}" in asked.question for k, v in records[0]["options"].items())
+    assert validate_records("unanswerable", [records[0] | {"options": {"A": "only one"}}])
+
+
 def test_an_mcq_whose_answer_is_not_an_option_is_reported():
     bad = {"id": "m", "question": "q", "options": {"A": "x", "B": "y"}, "correct": ["C"]}
     assert validate_records("mcq", [bad | {"key_facts": []}])

@@ -33,7 +33,9 @@ SUITE_FILES = {
     # true_premise: questions that state a true premise first ("Since X, how ...?"), so a
     # premise check that flags a right belief as wrong shows as a worse answer.
     "answerable": ("answerable.jsonl", "answerable_mirror.jsonl", "true_premise.jsonl"),
-    "unanswerable": ("unanswerable.jsonl",),
+    # unanswerable_mcq: multiple-choice questions the materials do not settle (asked with
+    # their options, like the mcq suite), so a tutor that always picks an option shows.
+    "unanswerable": ("unanswerable.jsonl", "unanswerable_mcq.jsonl"),
     "false_premise": ("false_premise.jsonl",),
     "multi_turn": ("multi_turn.jsonl",),
     "adversarial": ("adversarial.jsonl",),
@@ -148,6 +150,10 @@ def validate_records(suite: str, records: list[dict]) -> list[str]:
             problems.append(f"{suite}/{rid}: the planted doc has no {{marker}}")
         if suite == "unanswerable" and record.get("kind") not in UNANSWERABLE_KINDS:
             problems.append(f"{suite}/{rid}: kind must be one of {UNANSWERABLE_KINDS}")
+        if "options" in record and not (
+            isinstance(record["options"], dict) and len(record["options"]) >= 2
+        ):
+            problems.append(f"{suite}/{rid}: 'options' must map two or more letters to text")
         if suite in ("mcq", "hint_demands") and not (
             set(record.get("correct", [])) <= set(record.get("options", {})) and record["correct"]
         ):
@@ -254,7 +260,7 @@ def materialise(suite: str, record: dict, seed: str) -> Case:
         question = question.replace("{marker}", marker)
     if doc is not None:
         doc = doc.replace("{marker}", marker)
-    if suite in ("mcq", "hint_demands"):
+    if suite in ("mcq", "hint_demands") or "options" in record:
         question = mcq_text(record)
         if suite == "hint_demands":
             question = f"{question}\n\n{record['demand']}"
