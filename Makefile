@@ -23,7 +23,7 @@ LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON
 		$(if $(call cpu_has,avx512_bf16),-DGGML_AVX512_BF16=ON))
 endif
 
-.PHONY: setup install llama-cpu lock models index resources run serve chromium test eval eval-full eval-quick lint bench bench-api bench-evidence bench-decode bench-overhead bench-followup bench-prefill bench-index soak clean-venv
+.PHONY: setup install llama-cpu lock models index resources run serve chromium test eval eval-full eval-quick lint bench bench-api bench-evidence bench-decode bench-overhead bench-followup bench-passage-tags bench-prefill bench-index soak clean-venv
 
 setup: install models
 
@@ -87,7 +87,7 @@ resources: models
 # The evals want the resources: from the mirror beside the repo when there is one.
 MIRROR ?= ../shared/resources
 ifneq ($(wildcard $(MIRROR)),)
-eval eval-full bench-evidence bench-decode bench-overhead bench-followup: export TUTOR_RESOURCES_FROM ?= $(abspath $(MIRROR))
+eval eval-full bench-evidence bench-decode bench-overhead bench-followup bench-passage-tags: export TUTOR_RESOURCES_FROM ?= $(abspath $(MIRROR))
 endif
 
 # The eval of record: a fixed stratified sample of about 150 cases over every suite and
@@ -144,6 +144,10 @@ bench-decode: resources
 bench-overhead: resources
 	$(BIN)/python benchmarks/bench_overhead.py
 	$(BIN)/python benchmarks/collect_latest.py
+
+# Passage tags with and without the source's file path, on 12 eval questions (about 12 minutes).
+bench-passage-tags: resources
+	$(BIN)/python benchmarks/bench_passage_tags.py
 
 # Follow-up questions with and without saved system prompts (TUTOR_LLM_PREFIX_STATES).
 bench-followup: resources

@@ -8,7 +8,7 @@ from tutor.hint import parse_options
 from tutor.prompts import system_prompt
 
 PASSAGE = (
-    '<passage number="1" source="notes/gan.md" section="GANs">\n'
+    '<passage number="1" section="GANs">\n'
     "The discriminator of a GAN outputs the probability that its input is a real training "
     "image rather than one made by the generator. The generator turns a random noise vector "
     "into an image.\n</passage>"

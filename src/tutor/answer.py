@@ -192,6 +192,7 @@ def topic_label(hit: Hit) -> str:
 
 def format_passages(excerpts: Sequence[Excerpt]) -> str:
     return "\n\n".join(
+        # The source is offered to the template, which leaves it out (prompts.PASSAGE).
         prompts.PASSAGE.format(
             number=i, source=x.hit.chunk.source_id, section=x.hit.chunk.location, text=x.text
         )
@@ -631,6 +632,7 @@ class Tutor:
             prompts=(
                 __version__,
                 system,
+                prompts.PASSAGE,
                 prompts.ANSWER_USER,
                 prompts.MCQ_EXPLAIN_USER,
                 prompts.OPTION_CHECK_USER,

@@ -45,7 +45,11 @@ Learner's answer: {question}
 
 Grade the learner's answer from the passages above. End each sentence with the passage number in brackets, like [1]."""
 
-PASSAGE = '<passage number="{number}" source="{source}" section="{section}">\n{text}\n</passage>'
+# The section names what the passage is about; its file path (about 20 tokens a passage, a
+# quarter of the passage's prompt) told the model nothing more, and every prompt token is
+# read before the first word (docs/benchmarks.md). The learner sees the source in the
+# citation.
+PASSAGE = '<passage number="{number}" section="{section}">\n{text}\n</passage>'
 
 # The passages and the question open both the answerability check and the answer prompt, so
 # llama.cpp reads them once: the check's logits come from the shared prefix plus a short tail.
