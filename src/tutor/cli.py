@@ -532,6 +532,12 @@ def eval_command(
         return
     if limit and sample:
         raise _fail(BadInputError("Use --limit or --sample, not both."))
+    from tutor.evals.judges import check_judge_choice
+
+    try:
+        check_judge_choice(judge, judge_model)
+    except BadInputError as exc:
+        raise _fail(exc) from None
     config = EvalConfig(
         suites=suites or EvalConfig().suites,
         target=target,

@@ -1,8 +1,8 @@
 """Values fitted for one model, kept in a JSON file beside the code.
 
-The answerability gate, the premise check's threshold and the multiple-choice option floor
-are each fitted on the eval's labelled questions for one model (a threshold that suits the
-1.5B model says nothing about another). Each file holds a list of records with a
+The answerability gate and the premise check's threshold are each fitted on the eval's
+labelled questions for one model (a threshold that suits the 1.5B model says nothing about
+another). Each file holds a list of records with a
 `model_id`; refitting one model keeps the others'. A digest of the file goes into the
 answer cache's key, so a refit invalidates the answers decided under the old values.
 """

@@ -29,7 +29,7 @@ from scipy.optimize import minimize
 from tutor import prompts
 from tutor.answer import format_passages
 from tutor.answerable import FEATURES, AnswerGate, asserts_premise, check_messages, gate_features
-from tutor.evals.metrics import wilson_interval
+from tutor.evals.metrics import shares
 
 ANSWERABLE_SUITES = ("answerable", "answerable_mirror", "false_premise", "benign_lookalikes")
 
@@ -177,7 +177,6 @@ def declined(rows: list[dict], gate: AnswerGate | None) -> list[bool]:
 
 
 def rates(rows: list[dict], gate: AnswerGate | None) -> dict:
-    out = {}
     flags = declined(rows, gate)
     groups = {
         "false_abstention": [f for f, r in zip(flags, rows, strict=True) if r["answerable"]],
@@ -189,11 +188,7 @@ def rates(rows: list[dict], gate: AnswerGate | None) -> dict:
             f for f, r in zip(flags, rows, strict=True) if r["group"] == "off_topic"
         ],
     }
-    for name, values in groups.items():
-        k, n = sum(values), len(values)
-        low, high = wilson_interval(k, n)
-        out[name] = {"value": round(k / n, 3) if n else None, "n": n, "ci95": [low, high]}
-    return out
+    return shares(groups)
 
 
 def choose_threshold(gate_rows: list[dict], gate: AnswerGate, max_false: float) -> float:

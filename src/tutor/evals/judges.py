@@ -381,6 +381,20 @@ class LLMJudge:
         return self.support(premise, claim) >= self.threshold
 
 
+def check_judge_choice(judge: str, judge_model: str | None) -> None:
+    """Refuse a judge that cannot be made, before anything slow is loaded.
+
+    >>> check_judge_choice("nope", None)
+    Traceback (most recent call last):
+    ...
+    tutor.errors.BadInputError: Unknown judge 'nope'. Use local, a server URL or lexical.
+    """
+    if judge.startswith(("http://", "https://")) and not judge_model:
+        raise BadInputError("--judge URL needs --judge-model NAME.")
+    if judge not in ("lexical", "local") and not judge.startswith(("http://", "https://")):
+        raise BadInputError(f"Unknown judge '{judge}'. Use local, a server URL or lexical.")
+
+
 def make_judge(settings, judge: str = "local", judge_model: str | None = None) -> Judge:
     """The judge named on the command line: 'local' (the calibrated llama.cpp judge), an
     OpenAI-compatible server's URL (with `judge_model`), or 'lexical'. LLM verdicts are cached
@@ -388,6 +402,7 @@ def make_judge(settings, judge: str = "local", judge_model: str | None = None) -
     from tutor.embed import Embedder
     from tutor.llm import make_backend
 
+    check_judge_choice(judge, judge_model)
     if judge == "lexical":
         return LexicalJudge()
     if judge == "local":
@@ -399,14 +414,10 @@ def make_judge(settings, judge: str = "local", judge_model: str | None = None) -
                 "llm_context_tokens": 2048,
             }
         )
-    elif judge.startswith(("http://", "https://")):
-        if not judge_model:
-            raise BadInputError("--judge URL needs --judge-model NAME.")
+    else:  # a server's URL
         chosen = settings.model_copy(
             update={"llm_backend": "openai", "llm_base_url": judge, "llm_model": judge_model}
         )
-    else:
-        raise BadInputError(f"Unknown judge '{judge}'. Use local, a server URL or lexical.")
     llm = make_backend(chosen)
     cache_name = "".join(c if c.isalnum() else "-" for c in llm.model_id)[:80]
     cache = VerdictCache(settings.data_dir / "eval-cache" / f"judge-{cache_name}.jsonl")

@@ -29,7 +29,7 @@ from tutor.answer import format_passages
 from tutor.choice import choose_options
 from tutor.evals.answer_gate import cached_records, half, reads_id
 from tutor.evals.datasets import mcq_text
-from tutor.evals.metrics import wilson_interval
+from tutor.evals.metrics import shares
 from tutor.hint import parse_options
 
 SUITES = {"mcq.jsonl": True, "unanswerable_mcq.jsonl": False}
@@ -64,8 +64,7 @@ def measure(tutor, rows: list[dict], cache_path: Path, progress=None) -> tuple[l
     """Each row with its options' P(yes) (`scores`, None: nothing was retrieved, so the
     pipeline declines before any check), the options chosen and the gate's probability (the
     tutor must have a fitted gate); and the model id. Cached in `cache_path` by what the
-    model read;
-    `progress(done, total)` is called after each question."""
+    model read; `progress(done, total)` is called after each question."""
     model_id = tutor.llm.model_id
     prompt = prompts_id()
     cached = {
@@ -144,9 +143,4 @@ def rates(rows: list[dict], declined) -> dict:
             not f and r["chosen"] == r["correct"] for f, r in pairs if r["answerable"]
         ],
     }
-    out = {}
-    for name, values in groups.items():
-        k, n = sum(values), len(values)
-        low, high = wilson_interval(k, n)
-        out[name] = {"value": round(k / n, 3) if n else None, "k": k, "n": n, "ci95": [low, high]}
-    return out
+    return shares(groups)

@@ -32,6 +32,21 @@ def wilson_interval(successes: int, n: int, z: float = 1.959964) -> tuple[float,
     return (max(0.0, centre - half), min(1.0, centre + half))
 
 
+def shares(groups: dict[str, list[bool]]) -> dict[str, dict]:
+    """For each named group of yes/no outcomes: the share that are yes, how many of how
+    many, and its Wilson interval (value None for an empty group).
+
+    >>> shares({"declined": [True, False, False, True]})["declined"]["value"]
+    0.5
+    """
+    out = {}
+    for name, flags in groups.items():
+        k, n = sum(flags), len(flags)
+        low, high = wilson_interval(k, n)
+        out[name] = {"value": round(k / n, 3) if n else None, "k": k, "n": n, "ci95": [low, high]}
+    return out
+
+
 def rate(successes: int | float, n: int) -> dict:
     """A rate with its count and 95% interval; `value` is None when nothing was counted."""
     lo, hi = wilson_interval(round(successes), n)

@@ -24,7 +24,7 @@ import numpy as np
 from tutor import prompts
 from tutor.answer import format_passages
 from tutor.evals.answer_gate import cached_records, half, reads_id
-from tutor.evals.metrics import wilson_interval
+from tutor.evals.metrics import shares
 from tutor.premise import check_messages, stated_premise
 
 SUITES = {"false_premise.jsonl": False, "true_premise.jsonl": True}
@@ -106,12 +106,7 @@ def rates(rows: list[dict], threshold: float) -> dict:
         "caught": [r["p_true"] < threshold for r in checked if not r["true"]],
         "false_flags": [r["p_true"] < threshold for r in checked if r["true"]],
     }
-    out = {}
-    for name, flags in groups.items():
-        k, n = sum(flags), len(flags)
-        low, high = wilson_interval(k, n)
-        out[name] = {"value": round(k / n, 3) if n else None, "k": k, "n": n, "ci95": [low, high]}
-    return out
+    return shares(groups)
 
 
 def auc(rows: list[dict]) -> float | None:
