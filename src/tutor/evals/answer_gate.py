@@ -110,43 +110,62 @@ def measured_on(tutor) -> dict:
     }
 
 
-def measure(tutor, rows: list[dict], cache_path: Path, progress=None) -> tuple[list[dict], str]:
-    """Each row with its gate features (None: the cosine gate declined it), and the model
-    id. The model's P(yes) is cached in `cache_path` by what the model read, so a rerun pays
-    only for new questions or changed evidence (retrieval and the word features are
-    recomputed: they take milliseconds);
-    `progress(done, total)` is called after each."""
+def measured_records(tutor, rows: list[dict], cache_path: Path, prompt: str, ask, progress=None):
+    """For each row, in order: (row, passages, record). The record holds what
+    `ask(system, evidence, passages, row)` returned, read from `cache_path` when it was
+    measured before with the same model, check wording (`prompt`) and everything the model
+    read, and written there otherwise; None when nothing was retrieved (the pipeline
+    declines before any check). `progress(done, total)` is called after each row."""
     model_id = tutor.llm.model_id
     cached = {
         (record["model_id"], record.get("prompt"), record.get("reads"), record["question"]): record
         for record in cached_records(cache_path)
     }
     system = prompts.system_prompt("explain", "intermediate", tutor.settings.prompt_canary)
-    prompt = check_prompt_id()
-    frequencies = tutor.retriever.term_frequencies
     measured = []
     with cache_path.open("a") as out:
         for i, row in enumerate(rows, 1):
             _, passages = tutor.retrieve_evidence(row["question"])
-            features = None
+            record = None
             if passages:
                 evidence = format_passages(passages)
-                reads = reads_id(system, evidence)
-                record = cached.get((model_id, prompt, reads, row["question"]))
-                if record is None or record["features"] is None:
-                    messages = check_messages(system, evidence, row["question"])
-                    p_yes = tutor.llm.yes_probability(messages)
-                    record = {"model_id": model_id, "prompt": prompt, "reads": reads}
-                    record |= {"question": row["question"], "features": {"p_yes": p_yes}}
+                key = (model_id, prompt, reads_id(system, evidence), row["question"])
+                record = cached.get(key)
+                if record is None:
+                    record = {"model_id": model_id, "prompt": prompt, "reads": key[2]}
+                    record |= {"question": row["question"]}
+                    record |= ask(system, evidence, passages, row)
                     out.write(json.dumps(record) + "\n")
                     out.flush()
-                p_yes = record["features"]["p_yes"]
-                features = gate_features(p_yes, passages, row["question"], frequencies)
-                features["p_yes"] = p_yes
-            measured.append(row | {"features": features})
+                    cached[key] = record
+            measured.append((row, passages, record))
             if progress:
                 progress(i, len(rows))
-    return measured, model_id
+    return measured
+
+
+def measure(tutor, rows: list[dict], cache_path: Path, progress=None) -> tuple[list[dict], str]:
+    """Each row with its gate features (None: the cosine gate declined it), and the model
+    id. The model's P(yes) is cached in `cache_path` by what the model read, so a rerun pays
+    only for new questions or changed evidence (retrieval and the word features are
+    recomputed: they take milliseconds); `progress(done, total)` is called after each."""
+
+    def ask(system, evidence, passages, row):
+        messages = check_messages(system, evidence, row["question"])
+        return {"features": {"p_yes": tutor.llm.yes_probability(messages)}}
+
+    frequencies = tutor.retriever.term_frequencies
+    measured = []
+    for row, passages, record in measured_records(
+        tutor, rows, cache_path, check_prompt_id(), ask, progress
+    ):
+        features = None
+        if record is not None:
+            p_yes = record["features"]["p_yes"]
+            features = gate_features(p_yes, passages, row["question"], frequencies)
+            features["p_yes"] = p_yes
+        measured.append(row | {"features": features})
+    return measured, tutor.llm.model_id
 
 
 def fit(rows: list[dict], l2: float = 0.1) -> tuple[np.ndarray, float]:

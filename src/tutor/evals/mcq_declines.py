@@ -25,9 +25,8 @@ from pathlib import Path
 import numpy as np
 
 from tutor import prompts
-from tutor.answer import format_passages
 from tutor.choice import choose_options
-from tutor.evals.answer_gate import cached_records, half, reads_id
+from tutor.evals.answer_gate import half, measured_records
 from tutor.evals.datasets import mcq_text
 from tutor.evals.metrics import shares
 from tutor.hint import parse_options
@@ -65,39 +64,17 @@ def measure(tutor, rows: list[dict], cache_path: Path, progress=None) -> tuple[l
     pipeline declines before any check), the options chosen and the gate's probability (the
     tutor must have a fitted gate); and the model id. Cached in `cache_path` by what the
     model read; `progress(done, total)` is called after each question."""
-    model_id = tutor.llm.model_id
-    prompt = prompts_id()
-    cached = {
-        (record["model_id"], record["prompt"], record.get("reads"), record["question"]): record
-        for record in cached_records(cache_path)
-    }
-    system = prompts.system_prompt("explain", "intermediate", tutor.settings.prompt_canary)
-    measured = []
-    with cache_path.open("a") as out:
-        for i, row in enumerate(rows, 1):
-            record = {"scores": None, "chosen": None, "gate": None}
-            _, passages = tutor.retrieve_evidence(row["question"])
-            if passages:
-                evidence = format_passages(passages)
-                reads = reads_id(system, evidence)
-                key = (model_id, prompt, reads, row["question"])
-                if key not in cached:
-                    record = {"model_id": model_id, "prompt": prompt, "reads": reads}
-                    record |= {"question": row["question"]}
-                    record["gate"] = tutor.answerability(
-                        system, evidence, row["question"], passages
-                    )
-                    options = parse_options(row["question"])
-                    choice = choose_options(tutor.llm, system, evidence, row["question"], options)
-                    record["scores"], record["chosen"] = choice.scores, choice.letters
-                    out.write(json.dumps(record) + "\n")
-                    out.flush()
-                    cached[key] = record
-                record = cached[key]
-            measured.append(row | {k: record[k] for k in ("scores", "chosen", "gate")})
-            if progress:
-                progress(i, len(rows))
-    return measured, model_id
+
+    def ask(system, evidence, passages, row):
+        question = row["question"]
+        gate = tutor.answerability(system, evidence, question, passages)
+        choice = choose_options(tutor.llm, system, evidence, question, parse_options(question))
+        return {"gate": gate, "scores": choice.scores, "chosen": choice.letters}
+
+    fields = ("scores", "chosen", "gate")
+    measured = measured_records(tutor, rows, cache_path, prompts_id(), ask, progress)
+    rows_out = [row | {k: record and record[k] for k in fields} for row, _, record in measured]
+    return rows_out, tutor.llm.model_id
 
 
 def best(row: dict) -> float | None:

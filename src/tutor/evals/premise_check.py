@@ -22,8 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from tutor import prompts
-from tutor.answer import format_passages
-from tutor.evals.answer_gate import cached_records, half, reads_id
+from tutor.evals.answer_gate import half, measured_records
 from tutor.evals.metrics import shares
 from tutor.premise import check_messages, stated_premise
 
@@ -61,34 +60,14 @@ def measure(tutor, rows: list[dict], cache_path: Path, progress=None) -> tuple[l
     """Each row with `p_true` (None: nothing was retrieved, so the pipeline declines before
     any check), and the model id. P(yes) is cached in `cache_path` by what the model read;
     `progress(done, total)` is called after each question."""
-    model_id = tutor.llm.model_id
-    prompt = check_prompt_id()
-    cached = {
-        (record["model_id"], record["prompt"], record.get("reads"), record["question"]): record
-        for record in cached_records(cache_path)
-    }
-    system = prompts.system_prompt("explain", "intermediate", tutor.settings.prompt_canary)
-    measured = []
-    with cache_path.open("a") as out:
-        for i, row in enumerate(rows, 1):
-            p_true = None
-            _, passages = tutor.retrieve_evidence(row["question"])
-            if passages:
-                evidence = format_passages(passages)
-                reads = reads_id(system, evidence)
-                record = cached.get((model_id, prompt, reads, row["question"]))
-                if record is None:
-                    messages = check_messages(system, evidence, row["question"], row["premise"])
-                    record = {"model_id": model_id, "prompt": prompt, "reads": reads}
-                    record |= {"question": row["question"]}
-                    record["p_true"] = tutor.llm.yes_probability(messages)
-                    out.write(json.dumps(record) + "\n")
-                    out.flush()
-                p_true = record["p_true"]
-            measured.append(row | {"p_true": p_true})
-            if progress:
-                progress(i, len(rows))
-    return measured, model_id
+
+    def ask(system, evidence, passages, row):
+        messages = check_messages(system, evidence, row["question"], row["premise"])
+        return {"p_true": tutor.llm.yes_probability(messages)}
+
+    measured = measured_records(tutor, rows, cache_path, check_prompt_id(), ask, progress)
+    rows_out = [row | {"p_true": record and record["p_true"]} for row, _, record in measured]
+    return rows_out, tutor.llm.model_id
 
 
 def choose_threshold(rows: list[dict], max_false_flags: float) -> float:
