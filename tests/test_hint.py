@@ -4,6 +4,7 @@ drafts the real 0.5B model writes and on the sentences that give an answer away.
 import pytest
 from recording import RecordingLLM
 
+from tutor import prompts
 from tutor.answer import Token, Tutor
 from tutor.evals.scoring import options_named
 from tutor.hint import guard_hint, leaks, parse_options
@@ -73,6 +74,26 @@ def test_the_guard_keeps_the_nudge_withholds_the_answer_and_offers_a_next_step()
     assert guard_hint("What does the vocoder read?", QUESTION).withheld == 0
 
 
+def test_a_draft_that_is_all_answer_is_drafted_again_and_the_second_draft_guarded_too():
+    asked = []
+
+    def redraft():
+        asked.append(True)
+        return "The vocoder reads what the acoustic model wrote [1]. What does it turn that into?"
+
+    guarded = guard_hint("The answer is C [1].", QUESTION, redraft)
+    assert asked == [True] and guarded.retried and guarded.kept == 2
+    assert "What does it turn that into?" in guarded.text and "answer is C" not in guarded.text
+    assert prompts.HINT_NEXT_STEP_OPTIONS not in guarded.text  # it already ends in a question
+    # A second draft that gives the answer away too leaves only the generic next step.
+    leaky = guard_hint("The answer is C.", QUESTION, lambda: "C is correct. Yes.")
+    assert leaky.retried and leaky.kept == 0 and leaky.withheld == 3
+    assert "C is correct" not in leaky.text and prompts.HINT_NEXT_STEP_OPTIONS in leaky.text
+    # A draft with something left to keep is not drafted again.
+    partial = guard_hint("Think about the waveform. The answer is C.", QUESTION, lambda: 1 / 0)
+    assert not partial.retried and partial.kept == 1
+
+
 @pytest.mark.parametrize(
     "demand",
     [
@@ -90,9 +111,13 @@ def test_hint_mode_never_streams_the_demanded_option(course_tutor, small_llm, de
     for text in (streamed, answer.text):  # what the learner saw, and what was kept
         assert "C" not in options_named(text, OPTIONS), text
         assert not text.lower().startswith("yes")
-    draft = recorder.replies[-1]
+    draft = recorder.replies[0]
     if "C" in options_named(draft, OPTIONS) or draft.strip().lower().startswith("yes"):
         assert answer.timings["hint_withheld_sentences"] >= 1  # the model leaked; we did not
+    if "hint_redraft_s" in answer.timings:  # nothing of the first draft was left
+        assert len(recorder.replies) == 2
+        assert recorder.sent[1][-1]["content"].endswith(prompts.HINT_REDRAFT)
+        assert recorder.sent[1][-1]["content"].startswith(recorder.sent[0][-1]["content"])
 
 
 def test_every_course_question_parses_to_its_own_options_even_with_a_demand_after_them():

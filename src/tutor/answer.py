@@ -51,6 +51,9 @@ from tutor.premise import (
 from tutor.retrieve import Hit, Retriever
 from tutor.support import SentenceSupport, sentence_support
 
+# A second hint draft is two sentences (prompts.HINT_REDRAFT); this bounds its cost.
+HINT_REDRAFT_TOKENS = 96
+
 
 @dataclass
 class Turn:
@@ -535,10 +538,20 @@ class Tutor:
             timings["decode_steps"] = stats.decode_steps
             timings["draft_accepted"] = stats.accepted
         if held is not None and raw and not is_abstention(raw):
-            guarded = guard_hint(raw, question)
+
+            def redraft() -> str:
+                again = system_and_user(system, f"{user}\n\n{prompts.HINT_REDRAFT}")
+                t0 = time.perf_counter()
+                reply = "".join(self.llm.stream_chat(again, HINT_REDRAFT_TOKENS, temperature))
+                timings["hint_redraft_s"] = time.perf_counter() - t0
+                count_usage(self.llm, usage, again, reply)
+                return reply
+
+            guarded = guard_hint(raw, question, redraft)
             timings.setdefault("first_token_s", time.perf_counter() - started)
             if guarded.withheld:
                 timings["hint_withheld_sentences"] = guarded.withheld
+                timings["hint_kept_sentences"] = guarded.kept
                 raw = guarded.text
                 yield Token(parse_citations(raw, len(passages)).text)
             else:

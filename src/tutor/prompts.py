@@ -150,6 +150,10 @@ def system_prompt(
 ANSWER_SYSTEM = system_prompt()
 
 
+# Hint mode's second draft, asked for when the guard withheld all of the first (tutor.hint).
+# It goes after the same user message, so llama.cpp reuses the whole first prompt.
+HINT_REDRAFT = """Write the hint again, in at most two sentences, without the answer: first name the idea in the passages that decides the question, then ask one question that lets the learner work it out. Do not name any option or its letter, do not repeat an option's words, do not say which answer is right, and do not begin with yes or no."""
+
 # Hint mode's guard (tutor.hint) says these when it withholds part of a draft.
 HINT_WITHHELD = "In hint mode I keep the answer back, so you can work it out yourself."
 HINT_NEXT_STEP = (
