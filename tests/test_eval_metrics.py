@@ -344,7 +344,7 @@ def test_the_llm_judge_reads_yes_probabilities_from_the_model(small_llm, embedde
     # A decisive probability agrees with what the model says when it simply answers (near
     # 0.5 the greedy token can be "No" while "Yes" and "yes" together outweigh it).
     clear = judge.yes_probability("GANs have a generator.", "GANs have a generator.")
-    messages = judge.prompt.messages("GANs have a generator.", "GANs have a generator.")
+    messages = judge.prompts[0].messages("GANs have a generator.", "GANs have a generator.")
     reply = small_llm.chat(messages, max_tokens=2, temperature=0.0).strip().lower()
     assert clear > 0.5 and reply.startswith("yes")
 
@@ -418,6 +418,24 @@ def test_verdicts_are_cached_on_disk_across_judges(small_llm, tmp_path):
     # A cut last line (an interrupted run) is skipped, not fatal.
     path.write_text(path.read_text() + '{"k": "abc", "p": 0.')
     assert len(VerdictCache(path).scores) == 1
+
+
+def test_two_prompts_average_their_log_odds_and_reuse_each_prompts_verdicts(small_llm, tmp_path):
+    import math
+
+    from tutor.evals.judges import PLAIN, RUBRIC, LLMJudge, VerdictCache
+
+    cache = VerdictCache(tmp_path / "judge.jsonl")
+    evidence, claim = "LoRA trains two small low-rank matrices.", "LoRA trains low-rank matrices."
+    alone = [
+        LLMJudge(small_llm, None, cache, prompts=(q,)).yes_probability(evidence, claim)
+        for q in (PLAIN, RUBRIC)
+    ]
+    both = LLMJudge(small_llm, None, cache, prompts=(PLAIN, RUBRIC))
+    assert both.name.endswith(":plain+rubric")
+    odds = sum(math.log(p / (1 - p)) for p in alone) / 2
+    assert both.yes_probability(evidence, claim) == pytest.approx(1 / (1 + math.exp(-odds)))
+    assert len(cache.scores) == 2  # the pair asked nothing new: one verdict per prompt
 
 
 def test_bars_never_loosen_across_the_files_history():

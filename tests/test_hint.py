@@ -94,6 +94,20 @@ def test_a_draft_that_is_all_answer_is_drafted_again_and_the_second_draft_guarde
     assert not partial.retried and partial.kept == 1
 
 
+def test_what_is_kept_stands_on_its_own_and_a_second_draft_keeps_two_sentences():
+    # Once something is withheld, a fragment left by a line break is not a hint: redrafted.
+    second = (
+        "The hint is to name the idea and ask a guiding question. "
+        "Think about what the mel-spectrogram is for [2]. What reads it? It is the vocoder."
+    )
+    guarded = guard_hint("The answer is C.\nThe key idea is that", QUESTION, lambda: second)
+    assert guarded.retried and "The key idea is that" not in guarded.text
+    assert "The hint is" not in guarded.text  # the rules read back are not a hint
+    assert guarded.kept == 2 and guarded.text.endswith("What reads it?")
+    # A draft that gives nothing away is left exactly as written, fragment and all.
+    assert guard_hint("Think about the waveform. And the", QUESTION).withheld == 0
+
+
 @pytest.mark.parametrize(
     "demand",
     [

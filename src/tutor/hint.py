@@ -139,20 +139,43 @@ def _sentences(draft: str) -> list[str]:
     return sentences
 
 
+# A sentence ends in ".", "?" or "!", perhaps inside quotes or brackets and before citation
+# markers; a piece without one is a fragment (cut at a line break before a list of options,
+# or by the token limit) and says nothing on its own.
+_COMPLETE = re.compile(r"[.?!][\"')\]*]*(?:\s*\[\d+\])*\s*$")
+# The second draft's instructions read back as if they were the hint ("The hint is to name
+# the idea ... and ask a guiding question"): 4 of 23 second drafts on 2026-12-07.
+_ECHOES_RULES = re.compile(
+    r"\b(?:the hint is|guiding question|decides the question|work it out|name the (?:key )?idea)",
+    re.IGNORECASE,
+)
+
+
+def _keepable(sentence: str, options: dict[str, str]) -> bool:
+    return (
+        bool(_WORDS.search(sentence))
+        and bool(_COMPLETE.search(sentence))
+        and not _ECHOES_RULES.search(sentence)
+        and not leaks(sentence, options)
+    )
+
+
 def guard_hint(draft: str, question: str, redraft: Callable[[], str] | None = None) -> GuardedHint:
     """The draft without the sentences that give the answer away, ending in a next step.
     `redraft` writes a second draft under stricter rules; it is called only when nothing of
     the first is left."""
     options = parse_options(question)
     sentences = _sentences(draft)
-    kept = [s for s in sentences if not leaks(s, options) and _WORDS.search(s)]
-    withheld = len(sentences) - len(kept)
-    if not withheld:
+    if not any(leaks(s, options) for s in sentences):
         return GuardedHint(draft, 0)
+    # Once something is withheld, what is left must stand on its own: no fragments.
+    kept = [s for s in sentences if _keepable(s, options)]
+    withheld = len(sentences) - len(kept)
     retried = not kept and redraft is not None
     if retried:
         second = _sentences(redraft())
-        kept = [s for s in second if not leaks(s, options) and _WORDS.search(s)]
+        # It was asked for two sentences; a longer one drifts back towards the answer.
+        kept = [s for s in second if _keepable(s, options)][:2]
         withheld += len(second) - len(kept)
     parts = [prompts.HINT_WITHHELD, *kept]
     if not kept or not kept[-1].rstrip().endswith("?"):

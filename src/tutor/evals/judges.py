@@ -2,11 +2,11 @@
 
 - LLMJudge (the default, `--judge local` or `--judge URL`): a chat model reads the one to
   three passage sentences that best match the claim (chosen by embedding similarity, so a
-  small model is not distracted by the rest of the passage) and answers yes or no under one
-  of the measured prompts (`DEFAULT_PROMPT`, chosen on the tuning half); we read the
-  probability of "yes" from its token log-probabilities, veto claims whose numbers the
-  evidence does not contain, and pick the decision threshold on the tuning half of the
-  labelled pairs. Verdicts are cached on disk across runs.
+  small model is not distracted by the rest of the passage) and answers yes or no under
+  the measured prompts (`DEFAULT_PROMPTS`, chosen on the tuning half; with several, their
+  log-odds are averaged); we read the probability of "yes" from its token log-probabilities,
+  veto claims whose numbers the evidence does not contain, and pick the decision threshold
+  on the tuning half of the labelled pairs. Verdicts are cached on disk across runs.
 - LexicalJudge (`--judge lexical`): content-word coverage. Fast and deterministic, for smoke
   runs only: it scores near chance on the calibration pairs, so its claim metrics are never
   headline results.
@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import random
 import re
 from collections.abc import Callable
@@ -282,7 +283,16 @@ RUBRIC = JudgePrompt(
 # Chosen by balanced accuracy on the tuning half alone (docs/evals.md#judges): the plain
 # prompt 0.755, the rubric 0.751. The rubric does better on the written near misses and
 # worse on the tutor's own sentences, which are what the eval's claim metrics judge.
-DEFAULT_PROMPT = PLAIN
+DEFAULT_PROMPTS = (PLAIN,)
+
+
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-6), 1 - 1e-6)
+    return math.log(p / (1 - p))
+
+
+def _sigmoid(x: float) -> float:
+    return 1 / (1 + math.exp(-x))
 
 
 class VerdictCache:
@@ -325,15 +335,16 @@ class LLMJudge:
         cache: VerdictCache | None = None,
         evidence_sentences: int = 3,
         number_veto: bool = True,
-        prompt: JudgePrompt | None = None,
+        prompts: tuple[JudgePrompt, ...] | None = None,
     ):
         self.llm = llm
         self.embed = embed  # texts -> normalised embeddings (rows); None = whole premise
         self.cache = cache or VerdictCache(None)
         self.evidence_sentences = evidence_sentences
         self.number_veto = number_veto
-        self.prompt = prompt or DEFAULT_PROMPT
-        self.name = f"llm:{llm.model_id}:{self.prompt.name}"
+        # Several prompts are asked in turn and their log-odds averaged (DEFAULT_PROMPTS).
+        self.prompts = prompts or DEFAULT_PROMPTS
+        self.name = f"llm:{llm.model_id}:" + "+".join(q.name for q in self.prompts)
         self.threshold = 0.5
         self._vectors: dict[str, object] = {}
 
@@ -359,14 +370,21 @@ class LLMJudge:
         best = sorted(range(len(parts)), key=lambda i: -similarity[i])[: self.evidence_sentences]
         return " ".join(parts[i] for i in sorted(best))
 
-    def yes_probability(self, evidence: str, claim: str) -> float:
-        key = VerdictCache.key(JUDGE_VERSION, self.name, evidence, claim)
+    def asked(self, prompt: JudgePrompt, evidence: str, claim: str) -> float:
+        """P(yes) under one prompt, cached by that prompt alone, so a combination of
+        prompts reuses the verdicts each was given on its own."""
+        name = f"llm:{self.llm.model_id}:{prompt.name}"
+        key = VerdictCache.key(JUDGE_VERSION, name, evidence, claim)
         cached = self.cache.get(key)
         if cached is not None:
             return cached
-        p = self.llm.yes_probability(self.prompt.messages(evidence, claim))
+        p = self.llm.yes_probability(prompt.messages(evidence, claim))
         self.cache.put(key, p)
         return p
+
+    def yes_probability(self, evidence: str, claim: str) -> float:
+        odds = [_logit(self.asked(prompt, evidence, claim)) for prompt in self.prompts]
+        return _sigmoid(sum(odds) / len(odds))
 
     def support(self, premise: str, claim: str) -> float:
         evidence = self.evidence(premise, claim)
