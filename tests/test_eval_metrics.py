@@ -417,7 +417,7 @@ def test_verdicts_are_cached_on_disk_across_judges(small_llm, tmp_path):
     ) == pytest.approx(p, abs=1e-5)
     # A cut last line (an interrupted run) is skipped, not fatal.
     path.write_text(path.read_text() + '{"k": "abc", "p": 0.')
-    assert len(VerdictCache(path).scores) == 1
+    assert len(VerdictCache(path).scores) == len(first.prompts)  # one verdict per prompt
 
 
 def test_two_prompts_average_their_log_odds_and_reuse_each_prompts_verdicts(small_llm, tmp_path):

@@ -154,3 +154,18 @@ def test_a_short_option_stated_is_withheld_and_no_bare_marker_is_left_behind():
     assert "448" not in guarded.text and guarded.withheld == 1
     assert "[1]" not in guarded.text  # the marker went with its sentence
     assert "Count the kernels." in guarded.text
+
+
+def test_an_options_own_figure_worked_out_is_withheld_but_the_questions_figures_are_not():
+    question = (
+        "A fraud detector is tested on 1,000 transactions, 60 of which are fraudulent. It "
+        "flags 50, and 40 of them really are fraud. What is its recall?\n"
+        "A) 0.80\nB) 0.97\nC) About 0.727\nD) About 0.667\n\nWhich letter is it?"
+    )
+    draft = (
+        "Recall counts the frauds caught out of all 60 frauds [1]. "
+        "So recall = 40 / 60 = 0.667 [1]. How many frauds were missed?"
+    )
+    guarded = guard_hint(draft, question)
+    assert guarded.withheld == 1 and "0.667" not in guarded.text
+    assert "out of all 60 frauds [1]." in guarded.text and "How many frauds" in guarded.text

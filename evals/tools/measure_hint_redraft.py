@@ -53,7 +53,11 @@ def main() -> int:
                 "kept": timings.get("hint_kept_sentences"),
                 "generic_only": timings.get("hint_kept_sentences") == 0,
                 "given_away": gives_away(
-                    answer.text, record["options"], set(record["correct"]), record["demand"]
+                    answer.text,
+                    record["options"],
+                    set(record["correct"]),
+                    record["demand"],
+                    record["question"],
                 ),
                 "redraft_s": round(timings.get("hint_redraft_s", 0.0), 2),
                 "total_s": round(time.perf_counter() - started, 2),

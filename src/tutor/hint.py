@@ -21,10 +21,11 @@ generic next step alone.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Set
 from dataclasses import dataclass
 
 from tutor import prompts
+from tutor.choice import question_stem
 from tutor.cite import content_words
 
 # An option opens at the start of the text, a line or after whitespace: a capital letter A-F
@@ -100,9 +101,22 @@ def parse_options(question: str) -> dict[str, str]:
     return options
 
 
-def _restates_option(sentence: str, options: dict[str, str]) -> bool:
+_NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*")
+
+
+def numbers(text: str) -> set[str]:
+    return {n.replace(",", "") for n in _NUMBER.findall(text)}
+
+
+def _restates_option(sentence: str, options: dict[str, str], given: Set[str]) -> bool:
     words = content_words(sentence)
-    for text in options.values():
+    stated = numbers(sentence)
+    for letter, text in options.items():
+        # An option's own figures worked out ("recall = 40 / 60 = 0.667" for "About
+        # 0.667"): figures the question gives or another option shares do not count.
+        others = set().union(*(numbers(o) for k, o in options.items() if k != letter))
+        if (own := numbers(text) - given - others) and own <= stated:
+            return True
         option_words = content_words(text)
         if len(option_words) >= 2 and len(words & option_words) / len(option_words) >= 0.75:
             return True
@@ -114,8 +128,9 @@ def _restates_option(sentence: str, options: dict[str, str]) -> bool:
     return False
 
 
-def leaks(sentence: str, options: dict[str, str]) -> bool:
-    """Whether one sentence of a hint gives the answer away."""
+def leaks(sentence: str, options: dict[str, str], given: Set[str] = frozenset()) -> bool:
+    """Whether one sentence of a hint gives the answer away; `given` are the figures the
+    question itself states."""
     plain = re.sub(r"\[\d+\]", "", sentence).strip()
     if _STATES_ANSWER.search(plain):
         return True
@@ -123,7 +138,7 @@ def leaks(sentence: str, options: dict[str, str]) -> bool:
         return False
     if _VERDICT.search(plain) or any(p.search(plain) for p in _NAMES_A_LETTER):
         return True
-    return not plain.endswith("?") and _restates_option(plain, options)
+    return not plain.endswith("?") and _restates_option(plain, options, given)
 
 
 def _sentences(draft: str) -> list[str]:
@@ -151,12 +166,12 @@ _ECHOES_RULES = re.compile(
 )
 
 
-def _keepable(sentence: str, options: dict[str, str]) -> bool:
+def _keepable(sentence: str, options: dict[str, str], given: Set[str]) -> bool:
     return (
         bool(_WORDS.search(sentence))
         and bool(_COMPLETE.search(sentence))
         and not _ECHOES_RULES.search(sentence)
-        and not leaks(sentence, options)
+        and not leaks(sentence, options, given)
     )
 
 
@@ -165,17 +180,18 @@ def guard_hint(draft: str, question: str, redraft: Callable[[], str] | None = No
     `redraft` writes a second draft under stricter rules; it is called only when nothing of
     the first is left."""
     options = parse_options(question)
+    given = numbers(question_stem(question, options)) if options else set()
     sentences = _sentences(draft)
-    if not any(leaks(s, options) for s in sentences):
+    if not any(leaks(s, options, given) for s in sentences):
         return GuardedHint(draft, 0)
     # Once something is withheld, what is left must stand on its own: no fragments.
-    kept = [s for s in sentences if _keepable(s, options)]
+    kept = [s for s in sentences if _keepable(s, options, given)]
     withheld = len(sentences) - len(kept)
     retried = not kept and redraft is not None
     if retried:
         second = _sentences(redraft())
         # It was asked for two sentences; a longer one drifts back towards the answer.
-        kept = [s for s in second if _keepable(s, options)][:2]
+        kept = [s for s in second if _keepable(s, options, given)][:2]
         withheld += len(second) - len(kept)
     parts = [prompts.HINT_WITHHELD, *kept]
     if not kept or not kept[-1].rstrip().endswith("?"):
