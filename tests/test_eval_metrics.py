@@ -317,6 +317,27 @@ def test_the_threshold_is_fitted_on_the_tune_half_and_reported_on_the_test_half(
     assert result["tune_balanced_accuracy"] == 1.0
     assert result["balanced_accuracy"] == 0.5  # f (0.28) is above it: the test half says so
     assert result["wrong"] == ["f"] and result["low_confidence"] is True
+    assert result["below_floor_on"] == ["the test half"]
+    # Above the floor on the half, below it on the tutor's own sentences: still not trusted.
+    answers = [
+        {"id": "g", "claim": "0.9", "supported": True, "origin": "answer"},
+        {"id": "h", "claim": "0.7", "supported": True, "origin": "answer"},
+        {"id": "i", "claim": "0.6", "supported": False, "origin": "answer"},
+        {"id": "j", "claim": "0.1", "supported": False, "origin": "answer"},
+        *[{"id": f"w{n}", "claim": "0.9", "supported": True} for n in range(3)],
+        *[{"id": f"x{n}", "claim": "0.1", "supported": False} for n in range(3)],
+    ]
+    test = [{"passage": "", "split": "test", **pair} for pair in answers]
+    result = calibrate(ScoreJudge(), pairs[:4] + test)
+    assert result["balanced_accuracy"] == 0.9 and result["test_by_origin"]["answer"] == {
+        "pairs": 4,
+        "balanced_accuracy": 0.75,
+    }
+    assert result["low_confidence"] is False  # 0.75 is on the floor, not below it
+    test[1]["claim"] = "0.2"  # one backed answer sentence rejected
+    result = calibrate(ScoreJudge(), pairs[:4] + test)
+    assert result["balanced_accuracy"] >= 0.75
+    assert result["below_floor_on"] == ["the tutor's own sentences"] and result["low_confidence"]
 
 
 def test_the_llm_judge_reads_yes_probabilities_from_the_model(small_llm, embedder):

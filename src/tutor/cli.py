@@ -591,6 +591,7 @@ def eval_command(
 def _calibrate(settings: Settings, judge_factory) -> None:
     from tutor.evals.datasets import load_calibration
     from tutor.evals.judges import calibrate, describe_accuracy
+    from tutor.evals.report import on_answers
 
     try:
         judge = judge_factory(settings)
@@ -601,12 +602,14 @@ def _calibrate(settings: Settings, judge_factory) -> None:
             result = calibrate(judge, pairs, lambda done, total: update("judging", done, total))
     except TutorError as exc:
         raise _fail(exc) from exc
-    flag = f" (low confidence: below {result['floor']})" if result["low_confidence"] else ""
+    below = " and on ".join(result["below_floor_on"])
+    flag = f" (low confidence: below {result['floor']} on {below})" if below else ""
     tune = result["tune_balanced_accuracy"]
     out.print(
         f"Judge {result['judge']}: balanced accuracy {describe_accuracy(result)} on the test half "
         f"({result['test_pairs']} pairs; {tune:.3f} on the {result['tune_pairs']} tuning pairs, "
-        f"threshold {result['threshold']}) of {result['pairs']} labelled pairs{flag}."
+        f"threshold {result['threshold']}{on_answers(result)}) of {result['pairs']} labelled "
+        f"pairs{flag}."
     )
     for origin, row in result["test_by_origin"].items():
         if row["balanced_accuracy"] is not None:
