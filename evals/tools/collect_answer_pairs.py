@@ -40,9 +40,11 @@ def main() -> int:
     tutor = open_tutor(settings)
     target = LocalTarget(tutor)
     has_mirror = target.has_fetched_resources()
-    done = set()
+    # Cases already collected into this file or already labelled are not asked again.
+    labelled = settings.evals_dir / "datasets" / "judge_calibration.jsonl"
+    done = {r["case"] for r in map(json.loads, labelled.read_text().splitlines()) if "case" in r}
     if args.out.exists():
-        done = {json.loads(line)["case"] for line in args.out.read_text().splitlines()}
+        done |= {json.loads(line)["case"] for line in args.out.read_text().splitlines()}
     # Never from the cases `make eval` asks: the judge is calibrated on answers it will not
     # be grading in the eval of record.
     every = {s: datasets.load_suite(settings.evals_dir / "datasets", s) for s in datasets.SUITES}
