@@ -651,6 +651,7 @@ class Tutor:
                 prompts.OPTION_CHECK_USER,
                 prompts.PREMISE_CHECK_USER,
                 prompts.PREMISE_CORRECT_USER,
+                prompts.HINT_REDRAFT,
             ),
         )
 
