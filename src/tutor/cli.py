@@ -590,8 +590,7 @@ def eval_command(
 
 def _calibrate(settings: Settings, judge_factory) -> None:
     from tutor.evals.datasets import load_calibration
-    from tutor.evals.judges import calibrate, describe_accuracy
-    from tutor.evals.report import on_answers
+    from tutor.evals.judges import calibrate, describe_accuracy, on_answers, shortfall
 
     try:
         judge = judge_factory(settings)
@@ -602,8 +601,8 @@ def _calibrate(settings: Settings, judge_factory) -> None:
             result = calibrate(judge, pairs, lambda done, total: update("judging", done, total))
     except TutorError as exc:
         raise _fail(exc) from exc
-    below = " and on ".join(result["below_floor_on"])
-    flag = f" (low confidence: below {result['floor']} on {below})" if below else ""
+    weak = result["low_confidence"]
+    flag = f" (low confidence: below {result['floor']}{shortfall(result)})" if weak else ""
     tune = result["tune_balanced_accuracy"]
     out.print(
         f"Judge {result['judge']}: balanced accuracy {describe_accuracy(result)} on the test half "

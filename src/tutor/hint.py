@@ -104,18 +104,18 @@ def parse_options(question: str) -> dict[str, str]:
 _NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*")
 
 
-def numbers(text: str) -> set[str]:
+def _numbers(text: str) -> set[str]:
     return {n.replace(",", "") for n in _NUMBER.findall(text)}
 
 
 def _restates_option(sentence: str, options: dict[str, str], given: Set[str]) -> bool:
     words = content_words(sentence)
-    stated = numbers(sentence)
+    stated = _numbers(sentence)
     for letter, text in options.items():
         # An option's own figures worked out ("recall = 40 / 60 = 0.667" for "About
         # 0.667"): figures the question gives or another option shares do not count.
-        others = set().union(*(numbers(o) for k, o in options.items() if k != letter))
-        if (own := numbers(text) - given - others) and own <= stated:
+        others = set().union(*(_numbers(o) for k, o in options.items() if k != letter))
+        if (own := _numbers(text) - given - others) and own <= stated:
             return True
         option_words = content_words(text)
         if len(option_words) >= 2 and len(words & option_words) / len(option_words) >= 0.75:
@@ -180,7 +180,7 @@ def guard_hint(draft: str, question: str, redraft: Callable[[], str] | None = No
     `redraft` writes a second draft under stricter rules; it is called only when nothing of
     the first is left."""
     options = parse_options(question)
-    given = numbers(question_stem(question, options)) if options else set()
+    given = _numbers(question_stem(question, options)) if options else set()
     sentences = _sentences(draft)
     if not any(leaks(s, options, given) for s in sentences):
         return GuardedHint(draft, 0)

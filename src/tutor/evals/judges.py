@@ -511,6 +511,19 @@ def describe_accuracy(result: dict) -> str:
     )
 
 
+def on_answers(result: dict) -> str:
+    """'; 0.798 on the tutor's own sentences' when the calibration had such pairs."""
+    answers = result.get("test_by_origin", {}).get("answer", {}).get("balanced_accuracy")
+    return "" if answers is None else f"; {format_accuracy(answers)} on the tutor's own sentences"
+
+
+def shortfall(result: dict) -> str:
+    """' on the test half and on ...': where a judge fell below its floor ('' for older
+    results that did not record it)."""
+    below = result.get("below_floor_on") or []
+    return f" on {' and on '.join(below)}" if below else ""
+
+
 def calibrate(judge: Judge, pairs: list[dict], progress=None) -> dict:
     """Score every labelled pair, fit the judge's threshold on the tune half, and report its
     balanced accuracy on the test half (the figure that decides whether it may be used)."""

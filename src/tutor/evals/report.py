@@ -9,7 +9,7 @@ import io
 import json
 from pathlib import Path
 
-from tutor.evals.judges import describe_accuracy, format_accuracy
+from tutor.evals.judges import describe_accuracy, on_answers, shortfall
 
 # (label, path into a target's summary, higher is better?)
 HEADLINE = [
@@ -70,12 +70,6 @@ def fmt_seconds(v: float | None) -> str:
     return "–" if v is None else f"{v:.1f} s"
 
 
-def on_answers(judge: dict) -> str:
-    """'; 0.728 on the tutor's own sentences' when the calibration had such pairs."""
-    answers = judge.get("test_by_origin", {}).get("answer", {}).get("balanced_accuracy")
-    return "" if answers is None else f"; {format_accuracy(answers)} on the tutor's own sentences"
-
-
 def markdown(report: dict) -> str:
     summary = report["summary"]
     names = list(summary)
@@ -92,9 +86,8 @@ def markdown(report: dict) -> str:
         f"({judge.get('test_pairs', judge['pairs'])} of {judge['pairs']} labelled pairs, "
         f"threshold {judge.get('threshold')}{on_answers(judge)})"
         + (
-            f", **below the {judge.get('floor', 0.75)} floor"
-            + (f" on {' and on '.join(below)}" if (below := judge.get("below_floor_on")) else "")
-            + ": the claim metrics marked ✗ are not results**"
+            f", **below the {judge.get('floor', 0.75)} floor{shortfall(judge)}: the claim "
+            "metrics marked ✗ are not results**"
             if weak
             else ""
         )
