@@ -398,6 +398,7 @@ def _row(target: str, case: Case, reply: Reply, judge: Judge, canary: str, setti
             "total_s": reply.total_s,
             "error": reply.error,
             "cached": reply.extra.get("cached", False),
+            "sentences": reply.extra.get("sentences"),
         },
         "verdict": verdict,
     }

@@ -80,7 +80,13 @@ class LocalTarget:
             abstained=answer.abstained,
             first_token_s=first,
             total_s=time.perf_counter() - started,
-            extra={"model_id": answer.model_id, "query": answer.query},
+            extra={
+                "model_id": answer.model_id,
+                "query": answer.query,
+                # The pipeline's own per-sentence support, kept for reading a run (and for
+                # re-rendering an answer offline); never used to score it.
+                "sentences": answer.sentences,
+            },
         )
 
     def search(self, query: str, k: int, mode: str) -> list[str] | None:
