@@ -2,7 +2,13 @@
 
 import pytest
 
-from tutor.support import answer_sentences, is_claim, sentence_support
+from tutor.support import (
+    SentenceSupport,
+    answer_sentences,
+    cite_each_sentence,
+    is_claim,
+    sentence_support,
+)
 
 
 @pytest.fixture(scope="module")
@@ -63,8 +69,59 @@ def test_the_answer_carries_its_sentences_and_cites_what_they_moved_to(course_tu
     assert answer.sentences, answer.text
     cited = {c.number for c in answer.citations}
     for sentence in answer.sentences:
-        assert sentence["text"] in answer.text
-        assert set(sentence["citations"]) <= cited
+        assert (sentence["text"] in answer.text) != sentence["withheld"]
+        if not sentence["withheld"]:
+            assert set(sentence["citations"]) <= cited
         if sentence["supported"]:
             assert sentence["quote"] and sentence["support"] >= 0.79
     assert "support_s" in answer.timings  # recorded
+
+
+def test_each_backed_sentence_gets_its_own_marker_and_an_unbacked_one_is_withheld(
+    course_tutor, gan_passages
+):
+    # The small model's habit: one marker after the paragraph, here the wrong one for the
+    # last sentence (it is passage 2's) and none for the first (passage 1's).
+    first, second = _a_sentence_of(gan_passages[0]), _a_sentence_of(gan_passages[1])
+    invented = "The discriminator was invented in 1850 by a botanist to sort pigeon feathers."
+    text = f"{first.rstrip('. ')}. {invented} {second.rstrip('. ')}. [1]"
+    embed = course_tutor.retriever.embedder.embed
+    sentences = sentence_support(text, gan_passages, embed, 0.79, 0.55)
+    shown = cite_each_sentence(text, sentences, ("loose", "not_found"))
+    assert shown == f"{first.rstrip('. ')} [1]. {second.rstrip('. ')} [2]."
+    assert [s.withheld for s in sentences] == [False, True, False]
+    assert sentences[1].text == invented  # kept in the structure, as the model wrote it
+    assert sentences[2].text in shown and sentences[2].moved
+
+
+def test_citing_each_sentence_keeps_the_layout_and_what_is_not_a_claim():
+    text = "Two nets compete here.\n\n- The generator writes samples [1].\n- Made up item.\n\nWhy?"
+    sentences = [
+        SentenceSupport("Two nets compete here.", [1], 0.9, True, "backed"),
+        SentenceSupport("- The generator writes samples [1].", [2], 0.85, True, "backed"),
+        SentenceSupport("- Made up item.", [], 0.2, False, "not_found"),
+        SentenceSupport("Why?", [], None, None),
+    ]
+    shown = cite_each_sentence(text, sentences, ("not_found",))
+    assert shown == "Two nets compete here [1].\n\n- The generator writes samples [2].\n\nWhy?"
+    # Nothing withheld: every sentence stays, the unbacked one as the model wrote it.
+    again = [SentenceSupport("A claim nobody backs [3].", [3], 0.6, False, "loose")]
+    assert cite_each_sentence("A claim nobody backs [3].", again, ("not_found",)) == (
+        "A claim nobody backs [3]."
+    )
+
+
+def test_an_explanation_with_no_backed_sentence_is_declined(course_tutor):
+    # A threshold no sentence can reach makes every claim unbacked: what is left is not an
+    # answer, so the tutor declines instead of showing an empty or unbacked one.
+    settings = course_tutor.settings
+    saved = settings.support_min_similarity, settings.support_withhold
+    settings.support_min_similarity, settings.support_withhold = 1.01, "unbacked"
+    try:
+        answer = course_tutor.ask("What does the discriminator in a GAN do?")
+    finally:
+        settings.support_min_similarity, settings.support_withhold = saved
+    assert answer.abstained, answer.text
+    assert answer.abstain_reason == "no sentence of the draft answer is backed by the passages"
+    assert answer.sentences and all(s["withheld"] for s in answer.sentences if s["level"])
+    assert not answer.citations

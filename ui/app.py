@@ -253,6 +253,12 @@ def _render(message: dict, index: int) -> None:
                 )
         elif answer and answer.get("sentences"):
             st.markdown(with_support(message["content"], answer["sentences"]))
+            if left_out := sum(bool(s.get("withheld")) for s in answer["sentences"]):
+                st.caption(
+                    "One sentence of the draft was left out: no passage backs it."
+                    if left_out == 1
+                    else f"{left_out} sentences of the draft were left out: no passage backs them."
+                )
         else:
             st.markdown(message["content"])
         if answer and answer.get("placement"):

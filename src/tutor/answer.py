@@ -49,7 +49,12 @@ from tutor.premise import (
     stated_premise,
 )
 from tutor.retrieve import Hit, Retriever
-from tutor.support import SentenceSupport, sentence_support
+from tutor.support import (
+    WITHHELD_LEVELS,
+    SentenceSupport,
+    cite_each_sentence,
+    sentence_support,
+)
 
 # A second hint draft is two sentences (prompts.HINT_REDRAFT); this bounds its cost.
 HINT_REDRAFT_TOKENS = 96
@@ -571,8 +576,6 @@ class Tutor:
             parsed = parse_citations(attribute_sentences(parsed.text, texts), len(passages))
             inferred = True
         text = move_leading_markers(parsed.text)
-        if decided:
-            text = f"{text.rstrip()}\n\n{decided}".lstrip()
         t0 = time.perf_counter()
         sentences = sentence_support(
             text,
@@ -581,11 +584,23 @@ class Tutor:
             self.settings.support_min_similarity,
             self.settings.support_weak_similarity,
         )
+        # Only an explanation loses sentences: a hint is already guarded, a quiz's lines are
+        # questions and feedback on the learner's answer.
+        withhold = WITHHELD_LEVELS[self.settings.support_withhold] if mode == "explain" else ()
+        text = cite_each_sentence(text, sentences, withhold)
         timings["support_s"] = time.perf_counter() - t0
-        # A passage that only a moved citation names is cited too.
-        numbers = list(
-            dict.fromkeys([*parsed.numbers, *(n for x in sentences for n in x.citations)])
-        )
+        if withheld := sum(x.withheld for x in sentences):
+            timings["withheld_sentences"] = withheld
+        if withheld and not any(x.supported is not None and not x.withheld for x in sentences):
+            text = f"{lead}\n\n{self._abstain_text(candidates)}".lstrip()
+            reason = "no sentence of the draft answer is backed by the passages"
+            yield done(text, [], True, reason, self.llm.model_id, sentences)
+            return
+        if decided:  # decided in code, not by a passage sentence: no support verdict
+            text = f"{text.rstrip()}\n\n{decided}".lstrip()
+            sentences.append(SentenceSupport(decided, [], None, None))
+        # The passages the shown text cites: a moved citation's too, a withheld sentence's not.
+        numbers = parse_citations(text, len(passages)).numbers
         citations = [
             Citation(
                 number=n,
@@ -640,6 +655,7 @@ class Tutor:
             model=(s.llm_backend, s.llm_model),
             retrieval=(s.evidence_tokens, s.evidence_candidates, s.min_dense_score, s.rrf_k),
             hint_guard=s.hint_guard,
+            support=(s.support_min_similarity, s.support_weak_similarity, s.support_withhold),
             gate=(s.answer_gate, gates_digest()),  # read without loading the model
             premise=(s.premise_check, checks_digest()),
             prompts=(

@@ -176,6 +176,13 @@ class Settings(BaseSettings):
         description="Below this an answer sentence is shown as not found in the passages "
         "(chosen so that 97 % of backed sentences of the tuning half stay above it).",
     )
+    support_withhold: Literal["none", "not_found", "unbacked"] = Field(
+        "none",
+        description="Which answer sentences are taken out of an explanation: 'not_found' (no "
+        "passage sentence near it), 'unbacked' (below support_min_similarity), or 'none' (all "
+        "shown, each with its support badge). When every claim is taken out, the tutor "
+        "declines. Backed sentences always carry the marker of the passage that backs them.",
+    )
     hint_guard: bool = Field(
         True,
         description="In hint mode, withhold sentences of the draft that give the answer away "

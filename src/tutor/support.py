@@ -26,7 +26,7 @@ ones did).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -34,7 +34,8 @@ import numpy as np
 from tutor.evidence import Excerpt, sentence_spans
 
 _MARKERS = re.compile(r"\s*\[(\d+)\]")
-_ANSWER_SENTENCE_END = re.compile(r"(?<=[.!?])(?:\s*\[\d+\])*[.!?]?\s+(?=\S)|\n+")
+# A sentence ends at its stop and the markers after it, also at the end of the text.
+_ANSWER_SENTENCE_END = re.compile(r"(?<=[.!?])(?:\s*\[\d+\])*[.!?]?(?:\s+(?=\S)|\s*$)|\n+")
 _WORD = re.compile(r"[A-Za-z]{2,}")
 
 
@@ -49,6 +50,7 @@ class SentenceSupport:
     passage: int | None = None  # ...its passage number
     span: tuple[int, int] | None = None  # ...and its offsets in that chunk's text
     moved: bool = False  # the model's own markers did not back it; citations were moved
+    withheld: bool = False  # not shown: no passage sentence backs it (see `cite_each_sentence`)
 
     def to_dict(self) -> dict:
         return {
@@ -61,6 +63,7 @@ class SentenceSupport:
             "passage": self.passage,
             "span": list(self.span) if self.span else None,
             "moved": self.moved,
+            "withheld": self.withheld,
         }
 
 
@@ -69,8 +72,8 @@ def answer_sentences(text: str) -> list[str]:
 
     >>> answer_sentences("GANs have two nets [1]. The generator fakes [2][3]. Why?")
     ['GANs have two nets [1].', 'The generator fakes [2][3].', 'Why?']
-    >>> answer_sentences("A marker after the stop. [1] Next one.")
-    ['A marker after the stop. [1]', 'Next one.']
+    >>> answer_sentences("A marker after the stop. [1] Next one. [2]")
+    ['A marker after the stop. [1]', 'Next one. [2]']
     """
     out, start = [], 0
     for match in _ANSWER_SENTENCE_END.finditer(text):
@@ -154,3 +157,70 @@ def sentence_support(
 def _cited(sentence: str, count: int) -> list[int]:
     numbers = [int(n) for n in _MARKERS.findall(sentence)]
     return list(dict.fromkeys(n for n in numbers if 1 <= n <= count))
+
+
+# What each `support_withhold` setting takes out of an explanation.
+WITHHELD_LEVELS: dict[str, tuple[str, ...]] = {
+    "none": (),
+    "not_found": ("not_found",),
+    "unbacked": ("loose", "not_found"),
+}
+# What each `support_withhold` setting takes out of an explanation.
+WITHHELD_LEVELS: dict[str, tuple[str, ...]] = {
+    "none": (),
+    "not_found": ("not_found",),
+    "unbacked": ("loose", "not_found"),
+}
+_END = re.compile(r"([.!?:;]*)$")
+_EMPTY_ITEM = re.compile(r"^[ \t]*(?:[-*+]|\d+[.)])[ \t]*$\n?", re.M)
+
+
+def _with_markers(sentence: str, numbers: Sequence[int]) -> str:
+    """The sentence with its markers replaced by `numbers`, placed before its full stop.
+
+    >>> _with_markers("GANs have two nets. [3]", [1, 2])
+    'GANs have two nets [1][2].'
+    """
+    plain = _MARKERS.sub("", sentence).rstrip()
+    body, end = _END.split(plain, maxsplit=1)[0], _END.search(plain).group(1)
+    return f"{body.rstrip()} {''.join(f'[{n}]' for n in numbers)}{end}"
+
+
+def cite_each_sentence(
+    text: str, sentences: Sequence[SentenceSupport], withhold: Collection[str] = ()
+) -> str:
+    """The answer with each backed sentence carrying the markers of the passage that backs
+    it, and the claims whose support level is in `withhold` taken out (marked `withheld`).
+
+    A small model writes one marker after a paragraph, so a learner cannot tell which
+    sentence it backs, and a reader checking each sentence finds most of them uncited. The
+    per-sentence check has already found each sentence's backer; this writes it into the
+    text. Sentences that are not claims, and claims not withheld, keep what the model wrote.
+    Each `SentenceSupport.text` is updated to the sentence as shown. Layout (line breaks,
+    lists) is kept; a list item left empty goes.
+
+    >>> s = [SentenceSupport("GANs pit two nets.", [2], 0.9, True, "backed"),
+    ...      SentenceSupport("They were invented on Mars [1].", [1], 0.3, False, "not_found")]
+    >>> cite_each_sentence("GANs pit two nets. They were invented on Mars [1].", s, {"not_found"})
+    'GANs pit two nets [2].'
+    >>> s[1].withheld
+    True
+    """
+    out, cursor = [], 0
+    for item in sentences:
+        at = text.find(item.text, cursor)
+        if at == -1:  # not where the split said; leave this one as written
+            continue
+        out.append(text[cursor:at])
+        cursor = at + len(item.text)
+        if item.level is not None and item.level in withhold:
+            item.withheld = True
+            while cursor < len(text) and text[cursor] in " \t":
+                cursor += 1
+            continue
+        if item.supported and item.citations:
+            item.text = _with_markers(item.text, item.citations)
+        out.append(item.text)
+    out.append(text[cursor:])
+    shown = _EMPTY_ITEM.sub("", "".join(out))
+    return re.sub(r"\n{3,}", "\n\n", shown).strip()

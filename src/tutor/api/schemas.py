@@ -98,6 +98,9 @@ class SentenceOut(BaseModel):
     passage: int | None = Field(None, description="That sentence's passage number.")
     span: list[int] | None = Field(None, description="Its [start, end) offsets in the chunk.")
     moved: bool = Field(False, description="The model cited another passage; corrected.")
+    withheld: bool = Field(
+        False, description="Taken out of the answer: no passage sentence backs it."
+    )
 
 
 class PrerequisiteOut(BaseModel):
