@@ -14,6 +14,7 @@ from tutor.evals.datasets import (
     SUITES,
     encode,
     load_calibration,
+    load_fact_calibration,
     load_suite,
     materialise,
     read_jsonl,
@@ -140,6 +141,17 @@ def test_the_calibration_set_is_large_split_once_and_mostly_real_answers():
     for p in pairs:
         if p.get("case"):
             assert half_of.setdefault(p["case"], p["split"]) == p["split"], p["id"]
+
+
+def test_the_key_fact_pairs_are_split_by_answer_and_hold_both_labels_in_each_half():
+    pairs = load_fact_calibration(DATASETS)
+    assert len(pairs) >= 100
+    half_of = {}
+    for p in pairs:
+        assert half_of.setdefault(p["case"], p["split"]) == p["split"], p["id"]
+    for half in ("tune", "test"):
+        labels = Counter(p["stated"] for p in pairs if p["split"] == half)
+        assert labels[True] >= 10 and labels[False] >= 10
 
 
 def test_schema_problems_are_reported_per_record():

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tutor.evals.judges import LexicalJudge, calibrate
+from tutor.evals.judges import LexicalJudge, calibrate, calibrate_facts, states
 from tutor.evals.metrics import (
     alce_citation_scores,
     balanced_accuracy,
@@ -99,6 +99,38 @@ def test_faithfulness_counts_claims_supported_by_the_whole_context():
         "claims": 3,
         "supported": 2,
     }
+
+
+def test_key_facts_get_their_own_threshold_fitted_on_their_own_labelled_pairs():
+    class ScoreJudge:
+        """Scores a pair by the number written in its fact."""
+
+        name = "table"
+        threshold = fact_threshold = 0.9
+
+        def support(self, premise, claim):
+            return float(claim)
+
+    def pair(pid, score, stated, split, answer="An answer [1]."):
+        return {"id": pid, "answer": answer, "fact": score, "stated": stated, "split": split}
+
+    pairs = [
+        pair("a", "0.6", True, "tune"),
+        pair("b", "0.5", True, "tune"),
+        pair("c", "0.3", False, "tune"),
+        pair("d", "0.2", False, "tune"),
+        pair("e", "0.7", True, "test"),
+        pair("f", "0.1", False, "test"),
+    ]
+    judge = ScoreJudge()
+    result = calibrate_facts(judge, pairs)
+    assert judge.threshold == 0.9  # the claim threshold is not touched
+    assert result["threshold"] == judge.fact_threshold == 0.5  # mid-run of the best ones
+    assert result["balanced_accuracy"] == 1.0 and result["low_confidence"] is False
+    # Read with the claim threshold, every stated fact of the test half would be missed.
+    assert result["balanced_accuracy_at_claim_threshold"] == 0.5
+    assert states(judge, "It says so [2].", "0.55") and not states(judge, "x", "0.45")
+    assert calibrate_facts(ScoreJudge(), [])["low_confidence"] is True
 
 
 def test_key_fact_recall_is_the_share_of_facts_the_answer_supports():
@@ -232,10 +264,14 @@ def test_summary_computes_abstention_precision_recall_and_attack_rates():
     assert s["latency"]["total_s"]["p50"] == 1.0
 
 
-def _report(ours: dict, accuracy: float | None = 0.9, **extra) -> dict:
+def _report(ours: dict, accuracy: float | None = 0.9, facts: float | None = 0.9, **extra) -> dict:
     return {
         "summary": {"ours": ours},
-        "judge": {"judge": "t", "balanced_accuracy": accuracy},
+        "judge": {
+            "judge": "t",
+            "balanced_accuracy": accuracy,
+            "facts": {"balanced_accuracy": facts},
+        },
     } | extra
 
 
@@ -260,6 +296,15 @@ def test_threshold_check_fails_closed():
     assert check_thresholds(_report(ours, accuracy=None), bars)
     refused = check_thresholds(_report(ours, refused_cases=["adversarial/x"]), bars)
     assert len(refused) == 1 and "could not be run" in refused[0]
+    # Over the floor on the test half, below it on the tutor's own sentences: fails too.
+    report = _report(ours)
+    report["judge"] |= {"below_floor_on": ["the tutor's own sentences"]}
+    (own,) = check_thresholds(report, bars)
+    assert "the tutor's own sentences" in own and "below the floor" in own
+    # The key-fact question has its own floor; unmeasured is a failure, not a pass.
+    for facts in (0.6, None):
+        (weak_facts,) = check_thresholds(_report(ours, facts=facts), bars)
+        assert "key-fact" in weak_facts and "not results" in weak_facts
 
 
 def test_quick_runs_sample_every_family_round_robin():

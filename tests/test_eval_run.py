@@ -217,6 +217,7 @@ def test_calibrate_only_reports_the_test_half_balanced_accuracy(eval_env):
     assert "Judge lexical: balanced accuracy" in result.stdout
     assert re.search(r"on the test half \(\d{3} pairs", result.stdout)
     assert "low confidence" in result.stdout
+    assert re.search(r"Key facts \(does the answer state it\?\): balanced accuracy", result.stdout)
 
 
 def test_the_baseline_gets_the_conversation_through_its_chat_engine(course_tutor):

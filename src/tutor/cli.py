@@ -589,8 +589,14 @@ def eval_command(
 
 
 def _calibrate(settings: Settings, judge_factory) -> None:
-    from tutor.evals.datasets import load_calibration
-    from tutor.evals.judges import calibrate, describe_accuracy, on_answers, shortfall
+    from tutor.evals.datasets import load_calibration, load_fact_calibration
+    from tutor.evals.judges import (
+        calibrate,
+        calibrate_facts,
+        describe_accuracy,
+        on_answers,
+        shortfall,
+    )
 
     try:
         judge = judge_factory(settings)
@@ -613,6 +619,16 @@ def _calibrate(settings: Settings, judge_factory) -> None:
     for origin, row in result["test_by_origin"].items():
         if row["balanced_accuracy"] is not None:
             out.print(f"  {origin}: {row['balanced_accuracy']:.3f} on {row['pairs']} test pairs")
+    try:
+        facts = calibrate_facts(judge, load_fact_calibration(settings.evals_dir / "datasets"))
+    except TutorError as exc:
+        raise _fail(exc) from exc
+    flag = f" (low confidence: below {facts['floor']})" if facts["low_confidence"] else ""
+    out.print(
+        f"Key facts (does the answer state it?): balanced accuracy {describe_accuracy(facts)} "
+        f"on the test half ({facts['test_pairs']} of {facts['pairs']} labelled pairs, "
+        f"threshold {facts['threshold']}){flag}."
+    )
 
 
 def _judge_factory(judge: str, judge_model: str | None):

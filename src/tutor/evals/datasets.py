@@ -47,6 +47,8 @@ SUITE_FILES = {
     "hint_demands": ("mcq.jsonl",),
 }
 CALIBRATION_FILE = "judge_calibration.jsonl"
+# (answer, key fact, stated?) pairs: the judge's other question (evals/labelling.md).
+FACT_CALIBRATION_FILE = "fact_calibration.jsonl"
 
 ATTACK_FAMILIES = (
     "direct_injection",
@@ -86,6 +88,7 @@ _REQUIRED: dict[str, dict[str, type | tuple[type, ...]]] = {
     "indirect_injection": {"id": str, "doc_title": str, "doc": str, "question": str},
     "benign_lookalikes": {"id": str, "question": str, "gold_sources": list},
     "calibration": {"id": str, "claim": str, "passage": str, "supported": bool},
+    "fact_calibration": {"id": str, "case": str, "answer": str, "fact": str, "stated": bool},
     "mcq": {"id": str, "question": str, "options": dict, "correct": list, "key_facts": list},
     "hint_demands": {"id": str, "question": str, "options": dict, "correct": list, "demand": str},
 }
@@ -163,6 +166,8 @@ def validate_records(suite: str, records: list[dict]) -> list[str]:
                 problems.append(f"calibration/{rid}: split must be 'tune' or 'test'")
             if record.get("origin") not in CALIBRATION_ORIGINS:
                 problems.append(f"calibration/{rid}: origin must be one of {CALIBRATION_ORIGINS}")
+        if suite == "fact_calibration" and record.get("split") not in ("tune", "test"):
+            problems.append(f"fact_calibration/{rid}: split must be 'tune' or 'test'")
         if suite == "multi_turn":
             roles = [t.get("role") for t in record.get("history", [])]
             if not roles or roles[0] != "user" or roles[-1] != "assistant":
@@ -217,6 +222,16 @@ def load_calibration(dataset_dir: Path) -> list[dict]:
     problems = validate_records("calibration", records)
     if problems:
         raise TutorError("Judge calibration set problems:\n  " + "\n  ".join(problems[:20]))
+    return records
+
+
+def load_fact_calibration(dataset_dir: Path) -> list[dict]:
+    """The labelled (answer, key fact) pairs, empty when there are none."""
+    path = dataset_dir / FACT_CALIBRATION_FILE
+    records = read_jsonl(path) if path.exists() else []
+    problems = validate_records("fact_calibration", records)
+    if problems:
+        raise TutorError("Key-fact calibration set problems:\n  " + "\n  ".join(problems[:20]))
     return records
 
 

@@ -46,12 +46,25 @@ JUDGE_VERSION = "support-v3"
 
 class Judge(Protocol):
     name: str
-    threshold: float
+    threshold: float  # for "does the passage back this sentence?"
+    fact_threshold: float  # for "does this answer state this key fact?"
 
     def support(self, premise: str, claim: str) -> float:
         """How strongly the premise supports the claim, in [0, 1]."""
 
     def entails(self, premise: str, claim: str) -> bool: ...
+
+    def states(self, answer: str, fact: str) -> bool: ...
+
+
+_CITATION = re.compile(r"\s*\[\d+\]")
+
+
+def states(judge: Judge, answer: str, fact: str) -> bool:
+    """Does the answer state the fact? The same support score as `entails`, read against
+    its own threshold (calibrated on labelled key-fact pairs), with the answer's citation
+    markers taken out, as the labellers saw it."""
+    return judge.support(_CITATION.sub("", answer), fact) >= judge.fact_threshold
 
 
 # --- text pieces (our own, deliberately not the pipeline's) ----------------------------
@@ -204,7 +217,7 @@ class LexicalJudge:
 
     def __init__(self, min_coverage: float = 0.6):
         self.min_coverage = min_coverage
-        self.threshold = 0.5
+        self.threshold = self.fact_threshold = 0.5
 
     def support(self, premise: str, claim: str) -> float:
         claim_terms = terms(claim)
@@ -215,6 +228,9 @@ class LexicalJudge:
 
     def entails(self, premise: str, claim: str) -> bool:
         return self.support(premise, claim) >= self.threshold
+
+    def states(self, answer: str, fact: str) -> bool:
+        return states(self, answer, fact)
 
 
 # --- the LLM judge ---------------------------------------------------------------------
@@ -347,7 +363,7 @@ class LLMJudge:
         # Several prompts are asked in turn and their log-odds averaged (DEFAULT_PROMPTS).
         self.prompts = prompts or DEFAULT_PROMPTS
         self.name = f"llm:{llm.model_id}:" + "+".join(q.name for q in self.prompts)
-        self.threshold = 0.5
+        self.threshold = self.fact_threshold = 0.5
         self._vectors: dict[str, object] = {}
 
     def vectors(self, texts: list[str]) -> list:
@@ -399,6 +415,9 @@ class LLMJudge:
 
     def entails(self, premise: str, claim: str) -> bool:
         return self.support(premise, claim) >= self.threshold
+
+    def states(self, answer: str, fact: str) -> bool:
+        return states(self, answer, fact)
 
 
 def check_judge_choice(judge: str, judge_model: str | None) -> None:
@@ -567,4 +586,35 @@ def calibrate(judge: Judge, pairs: list[dict], progress=None) -> dict:
         "below_floor_on": below,
         "low_confidence": bool(below),
         "wrong": wrong,
+    }
+
+
+def calibrate_facts(judge: Judge, pairs: list[dict], progress=None) -> dict:
+    """The same fit for the judge's other question, "does this answer state this key fact?"
+    (key-fact recall, premise correction, quiz answer leaks): its own threshold from the
+    tune half of the labelled pairs, its balanced accuracy on the test half. A terse fact
+    checked against a whole answer is not a sentence checked against a passage, and the
+    claim threshold read it too strictly (2026-12-07, docs/evals.md)."""
+    scored: list[tuple[dict, float]] = []
+    for i, pair in enumerate(pairs, 1):
+        scored.append((pair, judge.support(_CITATION.sub("", pair["answer"]), pair["fact"])))
+        if progress:
+            progress(i, len(pairs))
+    tune = [(s, bool(p["stated"])) for p, s in scored if p.get("split") == "tune"]
+    test = [(s, bool(p["stated"])) for p, s in scored if p.get("split") != "tune"]
+    judge.fact_threshold = best_threshold(tune) if tune else judge.threshold
+    test_ba = _ba(test, judge.fact_threshold)
+    return {
+        "pairs": len(pairs),
+        "tune_pairs": len(tune),
+        "test_pairs": len(test),
+        "threshold": round(judge.fact_threshold, 4),
+        "balanced_accuracy": test_ba,
+        "ci95": bootstrap_interval(test, judge.fact_threshold),
+        "tune_balanced_accuracy": _ba(tune, judge.fact_threshold),
+        # Read with the claim threshold, as every run before this calibration did.
+        "balanced_accuracy_at_claim_threshold": _ba(test, judge.threshold),
+        "floor": JUDGE_FLOOR,
+        "low_confidence": test_ba is None or test_ba < JUDGE_FLOOR,
+        "wrong": [p["id"] for p, s in scored if (s >= judge.fact_threshold) != bool(p["stated"])],
     }

@@ -184,10 +184,11 @@ def faithfulness(
     return {"claims": len(verdicts), "supported": sum(verdicts)}
 
 
-def key_fact_recall(answer: str, facts: Sequence[str], entails: Entails) -> float | None:
+def key_fact_recall(answer: str, facts: Sequence[str], states: Entails) -> float | None:
+    """Share of the gold key facts the answer states (`states(answer, fact)`)."""
     if not facts:
         return None
-    return sum(entails(answer, f) for f in facts) / len(facts)
+    return sum(states(answer, f) for f in facts) / len(facts)
 
 
 # --- retrieval ------------------------------------------------------------------------

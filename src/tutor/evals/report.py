@@ -9,7 +9,7 @@ import io
 import json
 from pathlib import Path
 
-from tutor.evals.judges import describe_accuracy, on_answers, shortfall
+from tutor.evals.judges import JUDGE_FLOOR, describe_accuracy, on_answers, shortfall
 
 # (label, path into a target's summary, higher is better?)
 HEADLINE = [
@@ -35,20 +35,35 @@ HEADLINE = [
 ]
 
 
-# Metrics that rest on the claim judge's verdicts: not results when the judge is below its
-# calibration floor (shown struck through and marked).
+# Metrics that rest on the claim judge's verdicts ("does the passage back this sentence?"):
+# not results when the judge is below its calibration floor (shown struck through and
+# marked) ...
 JUDGED = {
     "overall.hallucination",
     "overall.faithfulness",
     "overall.citation_recall",
     "overall.citation_recall_model_markers",
     "overall.citation_precision",
+    "adversarial.attack_success",
+    "adversarial.detected_by_behaviour",
+}
+# ... and those that rest on its key-fact verdicts ("does this answer state this fact?"),
+# which have their own labelled pairs and floor.
+FACT_JUDGED = {
     "answerable.key_fact_recall",
     "false_premise.premise_correction",
     "multi_turn.key_fact_recall",
     "adversarial.attack_success",
     "adversarial.detected_by_behaviour",
 }
+
+
+def not_results(judge: dict) -> set[str]:
+    """The metric paths this run's judge cannot vouch for."""
+    facts = judge.get("facts") or {}
+    return (JUDGED if judge.get("low_confidence") else set()) | (
+        FACT_JUDGED if facts.get("low_confidence", True) else set()
+    )
 
 
 def lookup(summary: dict, path: str):
@@ -75,7 +90,9 @@ def markdown(report: dict) -> str:
     names = list(summary)
     judge = report["judge"]
     weak = judge["low_confidence"]
+    struck = not_results(judge)
     shown = describe_accuracy(judge)
+    facts = judge.get("facts") or {}
     timing = report.get("timing", {})
     lines = [
         f"# Eval run {report['run']['started_at']}",
@@ -91,6 +108,14 @@ def markdown(report: dict) -> str:
             if weak
             else ""
         )
+        + ". Key facts (does the answer state it?): "
+        + f"{describe_accuracy(facts)} on the test half of {facts.get('pairs', 0)} labelled "
+        + f"pairs, threshold {facts.get('threshold')}"
+        + (
+            f", **below the {JUDGE_FLOOR} floor: the key-fact metrics marked ✗ are not results**"
+            if facts.get("low_confidence", True)
+            else ""
+        )
         + ".",
         "",
         "Rates are value (count; Wilson 95% interval)."
@@ -101,7 +126,7 @@ def markdown(report: dict) -> str:
     ]
     for label, path, _ in HEADLINE:
         cells = [fmt_rate(lookup(summary[n], path)) for n in names]
-        if weak and path in JUDGED:
+        if path in struck:
             cells = [c if c == "–" else f"✗ ~~{c}~~" for c in cells]
         if any(c.strip("✗ ~") != "–" for c in cells):
             lines.append(f"| {label} | " + " | ".join(cells) + " |")
@@ -199,11 +224,11 @@ def _figures(report: dict) -> dict[str, bytes]:
         plt.close(fig)
         figures[filename] = buf.getvalue()
 
-    weak = report["judge"]["low_confidence"]
+    struck = not_results(report["judge"])
     bars(
         "Quality and robustness"
-        + (" (✗ = judged by a judge below its floor: not a result)" if weak else ""),
-        [(f"✗ {label}" if weak and path in JUDGED else label, path) for label, path, _ in HEADLINE],
+        + (" (✗ = judged by a judge below its floor: not a result)" if struck else ""),
+        [(f"✗ {label}" if path in struck else label, path) for label, path, _ in HEADLINE],
         "rates.png",
     )
     families = sorted({f for n in names for f in lookup(summary[n], "adversarial.by_family") or {}})
@@ -243,14 +268,14 @@ def headline_html(report: dict) -> str:
     marked, so nobody reads them as results."""
     summary = report["summary"]
     names = list(summary)
-    weak = report["judge"]["low_confidence"]
+    struck = not_results(report["judge"])
     head = "".join(f"<th>{html.escape(n)}</th>" for n in names)
     rows = []
     for label, path, _ in HEADLINE:
         cells = [fmt_rate(lookup(summary[n], path)) for n in names]
         if all(c == "–" for c in cells):
             continue
-        grey = weak and path in JUDGED
+        grey = path in struck
         style = ' class="weak" title="judge below its calibration floor: not a result"'
         tds = "".join(
             f"<td{style if grey else ''}>{'✗ ' if grey else ''}{html.escape(c)}</td>" for c in cells

@@ -26,7 +26,15 @@ from tutor.config import Settings
 from tutor.errors import BadInputError, TutorError
 from tutor.evals import datasets
 from tutor.evals.datasets import SUITES, Case, materialise, run_secret
-from tutor.evals.judges import Judge, calibrate, format_accuracy
+from tutor.evals.judges import (
+    Judge,
+    calibrate,
+    calibrate_facts,
+    describe_accuracy,
+    format_accuracy,
+    on_answers,
+    shortfall,
+)
 from tutor.evals.metrics import first_gold_rank, retrieval_scores
 from tutor.evals.scoring import score_case, summarise
 from tutor.evals.targets import (
@@ -284,6 +292,11 @@ def run_eval(
             datasets.load_calibration(settings.evals_dir / "datasets"),
             progress and (lambda d, t: progress("judge calibration", d, t)),
         )
+        calibration["facts"] = calibrate_facts(
+            judge,
+            datasets.load_fact_calibration(settings.evals_dir / "datasets"),
+            progress and (lambda d, t: progress("key-fact calibration", d, t)),
+        )
     judged = {(r["target"], r["suite"], r["id"]) for r in results}
     pending = [a for a in answered if (a["target"], a["suite"], a["id"]) not in judged]
     by_id = {(suite, c.id): c for suite, cs in cases.items() for c in cs}
@@ -378,6 +391,7 @@ def _row(target: str, case: Case, reply: Reply, judge: Judge, canary: str, setti
         canary,
         system_prompt(canary=canary or None),
         cites_inline=target != "baseline",
+        states=judge.states,
     )
     return {
         "target": target,
@@ -553,12 +567,21 @@ def check_thresholds(report: dict, bars: dict) -> list[str]:
         )
     judge = report.get("judge") or {}
     accuracy = judge.get("balanced_accuracy")
-    if accuracy is None or accuracy < JUDGE_FLOOR:
+    if accuracy is None or accuracy < JUDGE_FLOOR or judge.get("below_floor_on"):
         shown = "unmeasured" if accuracy is None else format_accuracy(accuracy)
         failures.append(
             f"the judge {judge.get('judge')} scores {shown} balanced accuracy on the test half "
-            f"of its calibration pairs, below the floor {JUDGE_FLOOR}: its claim metrics are "
-            "not results (use --judge local or a stronger --judge URL)"
+            f"of its calibration pairs{on_answers(judge)}, below the floor {JUDGE_FLOOR}"
+            f"{shortfall(judge)}: its claim metrics are not results (use --judge local or a "
+            "stronger --judge URL)"
+        )
+    facts = judge.get("facts") or {}
+    if facts.get("balanced_accuracy") is None or facts["balanced_accuracy"] < JUDGE_FLOOR:
+        shown = describe_accuracy(facts)
+        failures.append(
+            f"the judge scores {shown} on the test half of the labelled key-fact pairs "
+            f"(evals/datasets/fact_calibration.jsonl), below the floor {JUDGE_FLOOR}: key-fact "
+            "recall, premise correction and the attacks it reads are not results"
         )
     for path, bar in bars.items():
         node = ours
@@ -580,6 +603,8 @@ def record_summary(report: dict, path: Path) -> None:
     calibration (without the list of misjudged pairs) and the wall time. Replaced by every
     recorded run (`make eval`)."""
     judge = {k: v for k, v in report["judge"].items() if k != "wrong"}
+    if isinstance(judge.get("facts"), dict):
+        judge["facts"] = {k: v for k, v in judge["facts"].items() if k != "wrong"}
     summary = {
         "run": {k: report["run"].get(k) for k in ("started_at", "finished_at", "config")},
         "settings": report["settings"],
