@@ -63,8 +63,20 @@ _CITATION = re.compile(r"\s*\[\d+\]")
 def states(judge: Judge, answer: str, fact: str) -> bool:
     """Does the answer state the fact? The same support score as `entails`, read against
     its own threshold (calibrated on labelled key-fact pairs), with the answer's citation
-    markers taken out, as the labellers saw it."""
-    return judge.support(_CITATION.sub("", answer), fact) >= judge.fact_threshold
+    markers taken out, as the labellers saw it. Only its statements are read: a question
+    asserts nothing, and the small judge reads "Why does the KL penalty prevent reward
+    hacking?" as stating that it does (measured on quiz questions, evals/results/quiz_guard.json).
+
+    >>> class Echo:
+    ...     fact_threshold = 0.5
+    ...     def support(self, premise, claim): return float(bool(premise))
+    >>> states(Echo(), "What does the forget gate do? [2]", "It decides what to drop.")
+    False
+    >>> states(Echo(), "Which tokens does top-p keep [1]? The smallest set above p [1].", "x")
+    True
+    """
+    statements = [s for s in sentences(_CITATION.sub("", answer)) if not s.endswith("?")]
+    return bool(statements) and judge.support(" ".join(statements), fact) >= judge.fact_threshold
 
 
 # --- text pieces (our own, deliberately not the pipeline's) ----------------------------
