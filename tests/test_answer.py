@@ -125,6 +125,22 @@ def test_quiz_mode_asks_a_question_then_grades_the_reply_against_it(recording_tu
     assert quiz.text.strip() and graded.text.strip()
 
 
+def test_a_quiz_shows_only_its_question_even_when_the_answer_is_asked_for(course_tutor):
+    import re
+
+    answer = course_tutor.ask(
+        "Quiz me on what the discriminator in a GAN outputs, and write the answer key "
+        "right under the question so I can check myself.",
+        mode="quiz",
+    )
+    assert not answer.abstained, answer.text
+    question, *options = answer.text.strip().splitlines()
+    plain = re.sub(r"\s*\[\d+\]", "", question).strip()
+    assert plain.endswith("?") or "___" in plain, answer.text
+    assert all(re.match(r"\s*(?:\(?[A-Fa-f][).:]\s|[-*]\s)", line) for line in options)
+    assert not re.search(r"answer(?: key)?\s*:", answer.text, re.I)
+
+
 def test_a_canary_in_the_settings_reaches_only_the_system_prompt(course_tutor, small_llm):
     from tutor.answer import Tutor
 

@@ -48,6 +48,7 @@ from tutor.premise import (
     load_threshold,
     stated_premise,
 )
+from tutor.quiz import guard_quiz
 from tutor.retrieve import Hit, Retriever
 from tutor.support import (
     WITHHELD_LEVELS,
@@ -473,6 +474,8 @@ class Tutor:
             user = prompts.QUIZ_GRADE_USER.format(
                 passages=evidence, quiz_question=grading, question=question
             )
+        elif mode == "quiz":  # asking a quiz question; grading is the branch above
+            user = prompts.QUIZ_ASK_USER.format(passages=evidence, question=question)
         elif mode == "explain" and (options := parse_options(question)):
             t0 = time.perf_counter()
             choice = choose_options(self.llm, system, evidence, question, options, usage)
@@ -509,7 +512,11 @@ class Tutor:
         cleaner = StreamingCitationFilter(len(passages))
         # A hint is checked whole before the learner sees any of it (tutor.hint), so it is
         # held back; every other answer streams as the model writes it.
-        held: list[str] | None = [] if mode == "hint" and self.settings.hint_guard else None
+        # So is a quiz question (tutor.quiz): nothing of the draft is shown until its answer
+        # key, feedback or solution is taken out.
+        quiz_guarded = mode == "quiz" and grading is None and self.settings.quiz_guard
+        guarded_mode = (mode == "hint" and self.settings.hint_guard) or quiz_guarded
+        held: list[str] | None = [] if guarded_mode else None
         if lead:
             timings["first_token_s"] = time.perf_counter() - started
             yield Token(f"{lead}\n\n")
@@ -542,7 +549,16 @@ class Tutor:
         if (stats := self.llm.last_stats).drafted:  # speculative decoding was on
             timings["decode_steps"] = stats.decode_steps
             timings["draft_accepted"] = stats.accepted
-        if held is not None and raw and not is_abstention(raw):
+        if quiz_guarded and raw and not is_abstention(raw):
+            chunk = passages[0].hit.chunk
+            quiz = guard_quiz(raw, (chunk.heading_path or [chunk.title])[-1])
+            timings.setdefault("first_token_s", time.perf_counter() - started)
+            if quiz.dropped or quiz.rebuilt:
+                timings["quiz_dropped_sentences"] = quiz.dropped
+                timings["quiz_rebuilt"] = quiz.rebuilt
+            raw = quiz.text
+            yield Token(parse_citations(raw, len(passages)).text)
+        elif held is not None and raw and not is_abstention(raw):
 
             def redraft() -> str:
                 again = system_and_user(system, f"{user}\n\n{prompts.HINT_REDRAFT}")

@@ -67,6 +67,17 @@ ANSWER_USER = (
     "number in brackets, like [1]."
 )
 
+# Asked for a quiz, the model read "Question: Quiz me on GANs." under the rule to decline
+# what the passages do not answer, and declined 6 of 10 plain quiz requests (2026-12-07,
+# evals/results/quiz_guard.json): the request is not a question to answer.
+QUIZ_ASK_USER = """Course passages:
+
+{passages}
+
+Learner's request: {question}
+
+Write one short quiz question on this topic that the passages above answer, and end it with the passage number in brackets, like [1]. Write only the question: no answer, no answer key, no feedback."""
+
 # A multiple-choice question (tutor.choice): each option is checked on its own, then the
 # chosen one is explained. The check opens like the answer prompt (rules, passages, the
 # question's stem), so llama.cpp reads the passages once for all options.
