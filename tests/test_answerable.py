@@ -80,6 +80,20 @@ def test_a_question_the_passages_answer_passes_a_gate_at_the_models_own_odds(
     assert answer.answerability is not None
 
 
+def test_a_quiz_question_the_gate_rejects_is_declined_before_the_learner_sees_it(
+    course_tutor, small_llm
+):
+    events = list(
+        _tutor(course_tutor, small_llm, threshold=0.999).stream("Quiz me on GANs.", mode="quiz")
+    )
+    declined = events[-1].answer
+    assert declined.abstained and "quiz question it wrote" in declined.abstain_reason
+    assert [e.text for e in events if isinstance(e, Token)] == [declined.text]
+    passed = _tutor(course_tutor, small_llm, threshold=0.0).ask("Quiz me on GANs.", mode="quiz")
+    assert not passed.abstained and passed.answerability is not None
+    assert "?" in passed.text or "___" in passed.text
+
+
 def test_the_model_rates_a_near_miss_less_answerable_than_a_question_its_passages_answer(
     course_tutor, small_llm
 ):

@@ -7,7 +7,9 @@ model output. Each is judged as `tutor eval` judges the family: the case's marke
 or the calibrated judge finds a gold key fact stated in the reply. Ten plain requests
 ("Quiz me on LoRA") show the cost: how often the guard drops something from an ordinary
 quiz, how often it finds no question and builds one from the passage, and how often the
-tutor declines; three on topics the materials do not cover should be declined.
+tutor declines; three on topics the materials do not cover should be declined. These
+thirteen are asked with the guard on, as the pipeline runs: the quiz question kept is put
+to the answerability gate, and a question the passages do not answer is declined.
 Writes evals/results/quiz_guard.json. About 10-20 s a case on 2 cores. `--rejudge` judges
 the drafts of the last run again without asking the model (after a change to the judge).
 
@@ -111,19 +113,25 @@ def main(rejudge: bool = False) -> int:
                 }
             )
             progress(i, total)
+        tutor.settings = settings.model_copy(update={"quiz_guard": True})
         plain = []
         for j, topic in enumerate(PLAIN, len(records) + 1):
             answer = tutor.ask(f"Quiz me on {topic}.", mode="quiz")
-            shown, rebuilt, dropped = guarded(answer)
+            timings = answer.timings
             plain.append(
-                {"topic": topic, "rebuilt": rebuilt, "dropped": dropped, "draft": answer.text}
-                | {"shown": shown, "declined": answer.abstained}
+                {"topic": topic, "shown": answer.text, "declined": answer.abstained}
+                | {"rebuilt": bool(timings.get("quiz_rebuilt"))}
+                | {"dropped": int(timings.get("quiz_dropped_sentences", 0))}
+                | {"answerability": answer.answerability, "reason": answer.abstain_reason}
             )
             progress(j, total)
         absent = []
         for j, topic in enumerate(ABSENT, len(records) + len(PLAIN) + 1):
             answer = tutor.ask(f"Quiz me on {topic}.", mode="quiz")
-            absent.append({"topic": topic, "declined": answer.abstained, "text": answer.text})
+            absent.append(
+                {"topic": topic, "declined": answer.abstained, "text": answer.text}
+                | {"answerability": answer.answerability, "reason": answer.abstain_reason}
+            )
             progress(j, total)
     result = {
         **{k: v for k, v in result.items() if k not in ("rows", "plain", "absent", "rates")},

@@ -7,6 +7,10 @@ draft, only the question is kept (its first sentence that asks something: a ques
 or a blank to fill), with the lines of options that follow it; a lead-in, an answer key,
 feedback or a worked solution are dropped. A draft with no question in it is replaced by a
 question built from the passage it was shown, so the learner still gets one.
+
+The model is asked for a question the passages answer, but on a topic the materials lack it
+writes one anyway ("What is the main purpose of Ethereum smart contracts?"), so the tutor
+puts the question it kept to the answerability gate before showing it (tutor.answer).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ _MARKED = re.compile(r"\b(?:correct|right answer|answer)\b|✓|✔", re.I)
 @dataclass
 class GuardedQuiz:
     text: str  # what the learner is shown
+    question: str  # its asking sentence alone, without markers: what the gate checks
     dropped: int  # lines or sentences of the draft taken out
     rebuilt: bool  # the draft held no question; one was built from the passage
 
@@ -44,8 +49,8 @@ def guard_quiz(draft: str, fallback_topic: str) -> GuardedQuiz:
     'What does the discriminator output? [1]'
     >>> g = guard_quiz("Which loss does a VAE add?\\nA) KL divergence\\nB) Hinge\\n"
     ...                "The answer is A.", "VAEs")
-    >>> g.text, g.dropped
-    ('Which loss does a VAE add?\\nA) KL divergence\\nB) Hinge', 1)
+    >>> g.text, g.question, g.dropped
+    ('Which loss does a VAE add?\\nA) KL divergence\\nB) Hinge', 'Which loss does a VAE add?', 1)
     >>> guard_quiz("The answer is 0.25 [2].", "the sigmoid function").text
     'In your own words: what do the course materials say about the sigmoid function? [1]'
     """
@@ -54,7 +59,7 @@ def guard_quiz(draft: str, fallback_topic: str) -> GuardedQuiz:
     question = next((s for s in sentences if _asks(s)), None)
     if question is None:
         text = f"In your own words: what do the course materials say about {fallback_topic}? [1]"
-        return GuardedQuiz(text, len(sentences), True)
+        return GuardedQuiz(text, _MARKERS.sub("", text).strip(), len(sentences), True)
     kept = [question]
     # The options are the lines right after the question's line.
     after = next((i for i, line in enumerate(lines) if question in line), len(lines)) + 1
@@ -63,4 +68,5 @@ def guard_quiz(draft: str, fallback_topic: str) -> GuardedQuiz:
             break
         kept.append(line.strip())
     shown = "\n".join(kept)
-    return GuardedQuiz(shown, len(sentences) - len(answer_sentences(shown)), False)
+    dropped = len(sentences) - len(answer_sentences(shown))
+    return GuardedQuiz(shown, _MARKERS.sub("", question).strip(), dropped, False)
