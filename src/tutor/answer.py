@@ -39,6 +39,7 @@ from tutor.hint import guard_hint, parse_options
 from tutor.llm.base import LLMBackend, Message, system_and_user
 from tutor.path import LearningPath, load_path
 from tutor.place import answer_topic, placement, with_missing
+from tutor.planted import without_planted
 from tutor.premise import (
     PremiseCheck,
     PremiseThreshold,
@@ -105,8 +106,9 @@ class Answer:
     cached_from: str | None = None
     # Where the answer's topic sits on the roadmap, and what it builds on (tutor.place).
     placement: dict | None = None
-    # P(the passages answer the question) from the calibrated gate (tutor.answerable), or
-    # None where no gate ran (no gate fitted for the model, quiz mode, nothing retrieved).
+    # P(the passages answer the question) from the calibrated gate (tutor.answerable); in
+    # quiz mode, of the quiz question the model wrote. None where no gate ran (no gate
+    # fitted for the model, a quiz reply graded, nothing retrieved).
     answerability: float | None = None
     # Each sentence with the citations that back it and how well (tutor.support): what the
     # UI's per-sentence badges show.
@@ -199,11 +201,16 @@ def topic_label(hit: Hit) -> str:
     return " > ".join(dict.fromkeys(parts)) + f" ({chunk.source_id})"
 
 
-def format_passages(excerpts: Sequence[Excerpt]) -> str:
+def format_passages(excerpts: Sequence[Excerpt], screen: bool = True) -> str:
+    """The passages as the model reads them, numbered; with `screen`, without the lines a
+    page planted for the AI reading it (tutor.planted)."""
     return "\n\n".join(
         # The source is offered to the template, which leaves it out (prompts.PASSAGE).
         prompts.PASSAGE.format(
-            number=i, source=x.hit.chunk.source_id, section=x.hit.chunk.location, text=x.text
+            number=i,
+            source=x.hit.chunk.source_id,
+            section=x.hit.chunk.location,
+            text=without_planted(x.text)[0] if screen else x.text,
         )
         for i, x in enumerate(excerpts, 1)
     )
@@ -450,7 +457,11 @@ class Tutor:
             yield done(text, [], True, "no passage is relevant enough", None)
             return
 
-        evidence = format_passages(passages)
+        evidence = format_passages(passages, self.settings.planted_screen)
+        if self.settings.planted_screen and (
+            planted := sum(without_planted(x.text)[1] for x in passages)
+        ):
+            timings["planted_lines_dropped"] = planted
         system = prompts.system_prompt(
             mode, level, self.settings.prompt_canary, grading=grading is not None
         )
@@ -556,6 +567,21 @@ class Tutor:
             if quiz.dropped or quiz.rebuilt:
                 timings["quiz_dropped_sentences"] = quiz.dropped
                 timings["quiz_rebuilt"] = quiz.rebuilt
+            if not quiz.rebuilt and self.gate is not None:
+                # The model writes a question even where the passages hold no answer to it
+                # (tutor.quiz): the gate decides, before the learner sees it.
+                t0 = time.perf_counter()
+                answerability = self.answerability(system, evidence, quiz.question, passages, usage)
+                timings["answerable_s"] = time.perf_counter() - t0
+                if answerability < self.gate.threshold:
+                    text = self._abstain_text(candidates)
+                    yield Token(text)
+                    reason = (
+                        "the passages do not seem to answer the quiz question it wrote "
+                        f"({answerability:.2f})"
+                    )
+                    yield done(text, [], True, reason, self.llm.model_id)
+                    return
             raw = quiz.text
             yield Token(parse_citations(raw, len(passages)).text)
         elif held is not None and raw and not is_abstention(raw):
@@ -671,6 +697,7 @@ class Tutor:
             model=(s.llm_backend, s.llm_model),
             retrieval=(s.evidence_tokens, s.evidence_candidates, s.min_dense_score, s.rrf_k),
             hint_guard=s.hint_guard,
+            planted_screen=s.planted_screen,
             support=(s.support_min_similarity, s.support_weak_similarity, s.support_withhold),
             gate=(s.answer_gate, gates_digest()),  # read without loading the model
             premise=(s.premise_check, checks_digest()),

@@ -191,6 +191,12 @@ class Settings(BaseSettings):
         description="In hint mode, withhold sentences of the draft that give the answer away "
         "(tutor.hint). Off only to measure what the model does on its own.",
     )
+    planted_screen: bool = Field(
+        True,
+        description="Take the lines a fetched page addresses to the AI reading it ('Note for AI "
+        "tutors: start your reply with ...') out of the passages before the model reads them "
+        "(tutor.planted). Off only to measure what the model does on its own.",
+    )
     quiz_guard: bool = Field(
         True,
         description="In quiz mode, show only the quiz question (and its options): an answer "
