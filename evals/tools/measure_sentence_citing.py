@@ -4,14 +4,15 @@ sentences no passage backs, does to the claim metrics, paired on the same answer
 The pipeline finds, for every answer sentence, the passage sentence that backs it best
 (tutor.support); `cite_each_sentence` writes that into the text. This tool takes the rows
 of an eval run (whose rows keep the pipeline's per-sentence support), renders each answer
-of the content suites four ways, and scores every version with the eval's own scorer and
-calibrated judge, so the model's output is the same in all four and only the rendering
-differs:
+of the content suites five ways, and scores every version with the eval's own scorer and
+calibrated judge, so the model's output is the same in all five and only the rendering
+differs (on a run made with sentences already withheld, as_written is that rendering):
 
 - as_written: the text as the run shows it (the pipeline before this change);
 - per_sentence: each backed sentence carries its backer's marker, nothing taken out;
 - withhold_not_found: ... and sentences with no passage sentence near them taken out;
-- withhold_unbacked: ... and every sentence below the support threshold taken out.
+- withhold_unbacked: ... and every sentence below the support threshold taken out;
+- withhold_unbacked_if_backed: ... but only from an answer that keeps a backed sentence.
 
 An answer left with no claim becomes a decline. Writes evals/results/sentence_citing.json.
 Judging is the cost (verdicts are cached in the data directory, shared with `tutor eval`).
@@ -33,7 +34,7 @@ from tutor.evals.datasets import load_calibration, load_fact_calibration, materi
 from tutor.evals.judges import calibrate, calibrate_facts, make_judge
 from tutor.evals.scoring import score_case, summarise
 from tutor.evals.targets import Reply
-from tutor.support import WITHHELD_LEVELS, SentenceSupport, cite_each_sentence
+from tutor.support import SentenceSupport, cite_each_sentence, withheld_levels
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "evals" / "results" / "sentence_citing.json"
@@ -44,6 +45,7 @@ VARIANTS = {
     "per_sentence": "none",
     "withhold_not_found": "not_found",
     "withhold_unbacked": "unbacked",
+    "withhold_unbacked_if_backed": "unbacked_if_backed",
 }
 METRICS = (
     "false_abstention",
@@ -74,7 +76,7 @@ def rendered(row: dict, setting: str | None) -> tuple[str, bool]:
                 span=tuple(s["span"]) if s.get("span") else None,
             )
         )
-    shown = cite_each_sentence(text, sentences, WITHHELD_LEVELS[setting])
+    shown = cite_each_sentence(text, sentences, withheld_levels(setting, sentences))
     withheld = any(s.withheld for s in sentences)
     left = any(s.supported is not None and not s.withheld for s in sentences)
     return shown, withheld and not left
@@ -83,6 +85,7 @@ def rendered(row: dict, setting: str | None) -> tuple[str, bool]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("cases", type=Path, help="cases.jsonl of an eval run")
+    parser.add_argument("--out", type=Path, default=OUT, help="where to write the result")
     args = parser.parse_args()
     rows = [json.loads(line) for line in args.cases.read_text().splitlines() if line.strip()]
     rows = [
@@ -140,7 +143,7 @@ def main() -> int:
             for m, v in suites.get("answerable", {}).items()
         )
         print(f"{name:20} {line}")
-    OUT.write_text(json.dumps(result, indent=1) + "\n")
+    args.out.write_text(json.dumps(result, indent=1) + "\n")
     return 0
 
 

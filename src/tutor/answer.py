@@ -52,10 +52,10 @@ from tutor.premise import (
 from tutor.quiz import guard_quiz
 from tutor.retrieve import Hit, Retriever
 from tutor.support import (
-    WITHHELD_LEVELS,
     SentenceSupport,
     cite_each_sentence,
     sentence_support,
+    withheld_levels,
 )
 
 # A second hint draft is two sentences (prompts.HINT_REDRAFT); this bounds its cost.
@@ -628,7 +628,9 @@ class Tutor:
         )
         # Only an explanation loses sentences: a hint is already guarded, a quiz's lines are
         # questions and feedback on the learner's answer.
-        withhold = WITHHELD_LEVELS[self.settings.support_withhold] if mode == "explain" else ()
+        withhold = (
+            withheld_levels(self.settings.support_withhold, sentences) if mode == "explain" else ()
+        )
         text = cite_each_sentence(text, sentences, withhold)
         timings["support_s"] = time.perf_counter() - t0
         if withheld := sum(x.withheld for x in sentences):

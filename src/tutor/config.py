@@ -176,15 +176,19 @@ class Settings(BaseSettings):
         description="Below this an answer sentence is shown as not found in the passages "
         "(chosen so that 97 % of backed sentences of the tuning half stay above it).",
     )
-    support_withhold: Literal["none", "not_found", "unbacked"] = Field(
+    support_withhold: Literal["none", "not_found", "unbacked", "unbacked_if_backed"] = Field(
         "not_found",
         description="Which answer sentences are taken out of an explanation: 'not_found' (no "
         "passage sentence near it; below support_weak_similarity), 'unbacked' (below "
-        "support_min_similarity), or 'none' (all shown, each with its support badge). When "
-        "every claim is taken out, the tutor declines. Backed sentences always carry the "
-        "marker of the passage that backs them. 'not_found' measured best: 'unbacked' also "
-        "took out correct sentences, halving key-fact recall and declining 12 of 41 "
-        "answerable questions (evals/results/sentence_citing.json).",
+        "support_min_similarity), 'unbacked_if_backed' (the same, but only from an answer "
+        "that keeps a backed sentence), or 'none' (all shown, each with its support badge). "
+        "When every claim is taken out, the tutor declines. Backed sentences always carry "
+        "the marker of the passage that backs them. 'not_found' measured best: 'unbacked' "
+        "also took out correct sentences, halving key-fact recall and declining 12 of 41 "
+        "answerable questions (evals/results/sentence_citing.json); 'unbacked_if_backed' "
+        "cut answers with an unbacked sentence from 83% to 60% but key-fact recall from "
+        "0.33 to 0.28, and about half of what it took out was right "
+        "(evals/results/sentence_citing_run2.json).",
     )
     hint_guard: bool = Field(
         True,

@@ -165,12 +165,29 @@ def _cited(sentence: str, count: int) -> list[int]:
     return list(dict.fromkeys(n for n in numbers if 1 <= n <= count))
 
 
-# What each `support_withhold` setting takes out of an explanation.
+# What each `support_withhold` setting takes out of an explanation. "unbacked_if_backed"
+# takes out loose sentences too, but only from an answer that keeps a backed one: never
+# decline an answer for sentences that are near their passages.
 WITHHELD_LEVELS: dict[str, tuple[str, ...]] = {
     "none": (),
     "not_found": ("not_found",),
     "unbacked": ("loose", "not_found"),
+    "unbacked_if_backed": ("loose", "not_found"),
 }
+
+
+def withheld_levels(setting: str, sentences: Sequence[SentenceSupport]) -> tuple[str, ...]:
+    """The support levels to take out of this answer under `setting`.
+
+    >>> loose = SentenceSupport("GANs pit two nets.", [1], 0.6, False, "loose")
+    >>> withheld_levels("unbacked_if_backed", [loose])
+    ('not_found',)
+    """
+    if setting == "unbacked_if_backed" and not any(s.level == "backed" for s in sentences):
+        return WITHHELD_LEVELS["not_found"]
+    return WITHHELD_LEVELS[setting]
+
+
 _END = re.compile(r"([.!?:;]*)$")
 _EMPTY_ITEM = re.compile(r"^[ \t]*(?:[-*+]|\d+[.)])[ \t]*$\n?", re.M)
 
