@@ -10,6 +10,7 @@ from tutor.answerable import (
     FEATURES,
     GATES_FILE,
     AnswerGate,
+    evidence_kind,
     gates_digest,
     load_gate,
     load_gates,
@@ -40,8 +41,20 @@ def test_saving_a_gate_keeps_the_other_models_gates_and_changes_the_digest(tmp_p
     save_gate(AnswerGate("m2", {"p_yes_logit": 2.0, "dense_top": 1.0}, -1.0, 0.4), path)
     save_gate(AnswerGate("m1", {"p_yes_logit": 1.5, "dense_top": 0.0}, 0.0, 0.5), path)
     assert [g["model_id"] for g in json.loads(path.read_text())] == ["m2", "m1"]
-    assert load_gate("m1", path).weights["p_yes_logit"] == 1.5
+    assert load_gate("m1", path=path).weights["p_yes_logit"] == 1.5
     assert gates_digest(path) != first
+
+
+def test_a_gate_fitted_on_selected_sentences_is_kept_apart_from_the_whole_passage_one(tmp_path):
+    # P(yes) moves with what the model reads, so a fit on one kind of evidence must not
+    # decide questions asked with the other.
+    path = tmp_path / "gates.json"
+    save_gate(AnswerGate("m1", {"p_yes_logit": 1.0}, 0.0, 0.5), path)
+    save_gate(AnswerGate("m1", {"p_yes_logit": 2.0}, 0.0, 0.3, evidence="sentences"), path)
+    assert load_gate("m1", path=path).threshold == 0.5
+    assert load_gate("m1", "sentences", path).threshold == 0.3
+    assert load_gate("m2", "sentences", path) is None
+    assert evidence_kind(0) == "passages" and evidence_kind(250) == "sentences"
 
 
 def test_probability_follows_the_logistic_model():

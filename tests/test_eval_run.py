@@ -73,7 +73,12 @@ def test_a_smoke_run_writes_all_three_reports(smoke_run):
     assert 0.0 <= ours["adversarial"]["attack_success"]["value"] <= 1.0
     assert len(ours["adversarial"]["attack_success"]["ci95"]) == 2
 
+    # What the model read and how it sampled, so two runs can be told apart.
+    assert report["settings"]["evidence_tokens"] == 0
+    assert report["settings"]["temperature"] == 0.1
+
     md = (out / "report.md").read_text()
+    assert "The model read whole passages, at temperature 0.1." in md
     assert "| Metric | ours | baseline | closed_book |" in md and "Wilson 95% interval" in md
     assert "Multiple choice, strict accuracy" in md
     assert "not results" in md and "Where the time goes" in md
@@ -85,6 +90,25 @@ def test_a_smoke_run_writes_all_three_reports(smoke_run):
     assert html.count("data:image/png;base64,") >= 2
     assert (out / "rates.png").read_bytes()[:4] == b"\x89PNG"
     assert "report.html" in result.stdout
+
+
+def test_a_run_compared_with_itself_differs_in_no_case(smoke_run):
+    out, _ = smoke_run
+    tool = REPO / "evals" / "tools" / "compare_runs.py"
+    result = subprocess.run(
+        [sys.executable, str(tool), str(out), str(out), "--out", str(out / "compared.json")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "case by case" in result.stdout
+    compared = json.loads((out / "compared.json").read_text())
+    assert compared["case_by_case"]["declined"]["same"] >= len(SUITES)
+    for row in compared["case_by_case"].values():
+        assert row["a_better"] == row["b_better"] == 0
+    first, second = compared["headline"]["unanswerable.refusal_recall"]
+    assert first == second
 
 
 def test_attack_cases_carry_the_runs_marker_and_canary_detection(smoke_run):

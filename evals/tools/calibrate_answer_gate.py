@@ -17,6 +17,11 @@ after a cut-off only pays for new questions.
 
     python evals/tools/calibrate_answer_gate.py            # measure, fit, write
     python evals/tools/calibrate_answer_gate.py --dry-run  # measure and print only
+
+The gate is fitted for the evidence the settings give the model: whole passages
+(TUTOR_EVIDENCE_TOKENS=0, written to evals/results/answer_gate.json) or the selected
+sentences (TUTOR_EVIDENCE_TOKENS=N, evals/results/answer_gate_sentences.json); each is kept
+as its own record in src/tutor/answer_gates.json.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ import sys
 from pathlib import Path
 
 from tutor.answer import open_tutor
-from tutor.answerable import FEATURES, AnswerGate, save_gate
+from tutor.answerable import FEATURES, AnswerGate, evidence_kind, save_gate
 from tutor.config import Settings
 from tutor.evals.answer_gate import (
     choose_threshold,
@@ -42,7 +47,11 @@ from tutor.evals.answer_gate import (
 )
 
 ROOT = Path(__file__).resolve().parents[2]
-OUT = ROOT / "evals" / "results" / "answer_gate.json"
+RESULTS = ROOT / "evals" / "results"
+OUT = {
+    "passages": RESULTS / "answer_gate.json",
+    "sentences": RESULTS / "answer_gate_sentences.json",
+}
 
 
 def main() -> int:
@@ -55,6 +64,7 @@ def main() -> int:
     cache = settings.data_dir / "evals" / f"answer-gate-{build}.jsonl"
     progress = progress_printer()
     tutor = open_tutor(settings)
+    evidence = evidence_kind(settings.evidence_tokens)
     rows, model_id = measure(tutor, questions(ROOT / "evals" / "datasets"), cache, progress)
     for r in rows:
         r["half"] = half(r["id"])
@@ -66,6 +76,7 @@ def main() -> int:
     threshold = choose_threshold(tune_gated, gate, args.max_false_abstention)
     result = {
         **measured_on(tutor),
+        "evidence": evidence,
         "max_false_abstention": args.max_false_abstention,
         "questions": {"tune": len(tune), "test": len(test)},
         "weights": gate.weights,
@@ -78,8 +89,8 @@ def main() -> int:
     print(json.dumps(result, indent=1))
     if not args.dry_run:
         calibration = {k: result[k] for k in ("measured_at", "questions", "test")}
-        save_gate(AnswerGate(model_id, gate.weights, bias, threshold, calibration))
-        OUT.write_text(json.dumps(result, indent=1) + "\n")
+        save_gate(AnswerGate(model_id, gate.weights, bias, threshold, evidence, calibration))
+        OUT[evidence].write_text(json.dumps(result, indent=1) + "\n")
     return 0
 
 

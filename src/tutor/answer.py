@@ -17,6 +17,7 @@ from tutor.answerable import (
     AnswerGate,
     asserts_premise,
     check_messages,
+    evidence_kind,
     gate_features,
     gates_digest,
     load_gate,
@@ -204,16 +205,20 @@ def topic_label(hit: Hit) -> str:
 def format_passages(excerpts: Sequence[Excerpt], screen: bool = True) -> str:
     """The passages as the model reads them, numbered; with `screen`, without the lines a
     page planted for the AI reading it (tutor.planted)."""
-    return "\n\n".join(
+    return screened_passages(excerpts, screen)[0]
+
+
+def screened_passages(excerpts: Sequence[Excerpt], screen: bool = True) -> tuple[str, int]:
+    """`format_passages`, and how many planted lines the screen took out."""
+    texts = [without_planted(x.text) if screen else (x.text, 0) for x in excerpts]
+    formatted = "\n\n".join(
         # The source is offered to the template, which leaves it out (prompts.PASSAGE).
         prompts.PASSAGE.format(
-            number=i,
-            source=x.hit.chunk.source_id,
-            section=x.hit.chunk.location,
-            text=without_planted(x.text)[0] if screen else x.text,
+            number=i, source=x.hit.chunk.source_id, section=x.hit.chunk.location, text=text
         )
-        for i, x in enumerate(excerpts, 1)
+        for i, (x, (text, _)) in enumerate(zip(excerpts, texts, strict=True), 1)
     )
+    return formatted, sum(dropped for _, dropped in texts)
 
 
 def whole_passages(hits: Sequence[Hit]) -> list[Excerpt]:
@@ -294,7 +299,10 @@ class Tutor:
     def gate(self) -> AnswerGate | None:
         """The answerability gate fitted for the loaded model (None: cosine gate only)."""
         if self._gate is _FOR_MODEL:
-            self._gate = load_gate(self.llm.model_id) if self.settings.answer_gate else None
+            evidence = evidence_kind(self.settings.evidence_tokens)
+            self._gate = (
+                load_gate(self.llm.model_id, evidence) if self.settings.answer_gate else None
+            )
         return self._gate
 
     @property
@@ -457,10 +465,8 @@ class Tutor:
             yield done(text, [], True, "no passage is relevant enough", None)
             return
 
-        evidence = format_passages(passages, self.settings.planted_screen)
-        if self.settings.planted_screen and (
-            planted := sum(without_planted(x.text)[1] for x in passages)
-        ):
+        evidence, planted = screened_passages(passages, self.settings.planted_screen)
+        if planted:
             timings["planted_lines_dropped"] = planted
         system = prompts.system_prompt(
             mode, level, self.settings.prompt_canary, grading=grading is not None

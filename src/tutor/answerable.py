@@ -21,7 +21,8 @@ to the gate: when its premise is false the passages rightly do not state it, the
 "no", and declining would leave the learner with the false belief. Such a question is
 answered, and the answer rules tell the model to correct a false premise.
 
-A gate is fitted for one model: `load_gate` returns None for a model with no fitted gate,
+A gate is fitted for one model and one kind of evidence (whole passages, or the sentences
+selected within TUTOR_EVIDENCE_TOKENS): `load_gate` returns None when there is no such fit,
 and then only the cosine gate applies.
 """
 
@@ -57,6 +58,9 @@ class AnswerGate:
     weights: dict[str, float]
     bias: float
     threshold: float
+    # What the model read when it was fitted: whole passages, or the selected sentences
+    # (TUTOR_EVIDENCE_TOKENS > 0). Its P(yes) depends on it, so each gets its own fit.
+    evidence: str = "passages"
     # How it was fitted and how it did on the held-out half (for reports, not for deciding).
     calibration: dict = field(default_factory=dict, compare=False)
 
@@ -115,9 +119,16 @@ def load_gates(path: Path = GATES_FILE) -> list[AnswerGate]:
     return fitted.load_all(path, AnswerGate)
 
 
-def load_gate(model_id: str | None, path: Path = GATES_FILE) -> AnswerGate | None:
-    """The gate fitted for this model, if there is one."""
-    return fitted.load_for(model_id, path, AnswerGate)
+def evidence_kind(evidence_tokens: int) -> str:
+    """What the model reads: "passages" (whole) or "sentences" (selected within a budget)."""
+    return "sentences" if evidence_tokens else "passages"
+
+
+def load_gate(
+    model_id: str | None, evidence: str = "passages", path: Path = GATES_FILE
+) -> AnswerGate | None:
+    """The gate fitted for this model reading this kind of evidence, if there is one."""
+    return fitted.load_for(model_id, path, AnswerGate, evidence=evidence)
 
 
 def gates_digest(path: Path = GATES_FILE) -> str:
@@ -126,5 +137,5 @@ def gates_digest(path: Path = GATES_FILE) -> str:
 
 
 def save_gate(gate: AnswerGate, path: Path = GATES_FILE) -> None:
-    """Add or replace the gate for gate.model_id, keeping the other models' gates."""
-    fitted.save(gate, path)
+    """Add or replace the gate for gate.model_id and its evidence, keeping the others."""
+    fitted.save(gate, path, "evidence")

@@ -25,15 +25,22 @@ def load_all(path: Path, kind: type[Fitted]) -> list[Fitted]:
     return [kind(**record) for record in json.loads(path.read_text())]
 
 
-def load_for(model_id: str | None, path: Path, kind: type[Fitted]) -> Fitted | None:
-    """The record fitted for this model, if there is one."""
-    return next((x for x in load_all(path, kind) if x.model_id == model_id), None)  # type: ignore[attr-defined]
+def load_for(model_id: str | None, path: Path, kind: type[Fitted], **match: Any) -> Fitted | None:
+    """The record fitted for this model (and the `match` fields' values), if there is one."""
+    wanted = {"model_id": model_id, **match}
+    return next((x for x in load_all(path, kind) if _fields(x, wanted) == wanted), None)
 
 
-def save(fitted: Any, path: Path) -> None:
-    """Add or replace the record for fitted.model_id, keeping the other models'."""
-    kept = [x for x in load_all(path, type(fitted)) if x.model_id != fitted.model_id]
+def save(fitted: Any, path: Path, *keys: str) -> None:
+    """Add or replace the record for fitted.model_id (and the same values of `keys`),
+    keeping the others."""
+    key = {name: getattr(fitted, name) for name in ("model_id", *keys)}
+    kept = [x for x in load_all(path, type(fitted)) if _fields(x, key) != key]
     path.write_text(json.dumps([asdict(x) for x in [*kept, fitted]], indent=2) + "\n")
+
+
+def _fields(record: Any, names: dict[str, Any]) -> dict[str, Any]:
+    return {name: getattr(record, name) for name in names}
 
 
 def digest(path: Path) -> str:

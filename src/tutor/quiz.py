@@ -18,9 +18,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from tutor.support import answer_sentences
+from tutor.support import answer_sentences, without_markers
 
-_MARKERS = re.compile(r"\s*\[\d+\]")
 _BLANK = re.compile(r"_{3,}|\.{4,}|…{2,}")
 # "A) ...", "(b) ...", "C. ...", "- ..." : the options of a multiple-choice question.
 _OPTION = re.compile(r"^\s*(?:\(?[A-Fa-f][).:]\s|[-*]\s)")
@@ -37,7 +36,7 @@ class GuardedQuiz:
 
 
 def _asks(sentence: str) -> bool:
-    plain = _MARKERS.sub("", sentence).strip()
+    plain = without_markers(sentence)
     return plain.endswith("?") or bool(_BLANK.search(plain))
 
 
@@ -59,7 +58,7 @@ def guard_quiz(draft: str, fallback_topic: str) -> GuardedQuiz:
     question = next((s for s in sentences if _asks(s)), None)
     if question is None:
         text = f"In your own words: what do the course materials say about {fallback_topic}? [1]"
-        return GuardedQuiz(text, _MARKERS.sub("", text).strip(), len(sentences), True)
+        return GuardedQuiz(text, without_markers(text), len(sentences), True)
     kept = [question]
     # The options are the lines right after the question's line.
     after = next((i for i, line in enumerate(lines) if question in line), len(lines)) + 1
@@ -69,4 +68,4 @@ def guard_quiz(draft: str, fallback_topic: str) -> GuardedQuiz:
         kept.append(line.strip())
     shown = "\n".join(kept)
     dropped = len(sentences) - len(answer_sentences(shown))
-    return GuardedQuiz(shown, _MARKERS.sub("", question).strip(), dropped, False)
+    return GuardedQuiz(shown, without_markers(question), dropped, False)

@@ -45,6 +45,11 @@ _ANSWER_SENTENCE_END = re.compile(r"(?<=[.!?])(?:\s*\[\d+\])*[.!?]?(?:\s+(?=\S)|
 _WORD = re.compile(r"[A-Za-z]{2,}")
 
 
+def without_markers(sentence: str) -> str:
+    """The sentence without its [n] citation markers."""
+    return _MARKERS.sub("", sentence).strip()
+
+
 @dataclass
 class SentenceSupport:
     text: str  # the sentence as the answer shows it, markers included
@@ -92,7 +97,7 @@ def answer_sentences(text: str) -> list[str]:
 
 
 def is_claim(sentence: str) -> bool:
-    plain = _MARKERS.sub("", sentence).strip()
+    plain = without_markers(sentence)
     return not plain.endswith("?") and len(_WORD.findall(plain)) >= 4
 
 
@@ -130,7 +135,7 @@ def sentence_support(
     out = [SentenceSupport(s, _cited(s, len(passages)), None, None) for s in sentences]
     if not claims or not source.texts:
         return out
-    vectors = embed([_MARKERS.sub("", sentences[i]).strip() for i in claims] + source.texts)
+    vectors = embed([without_markers(sentences[i]) for i in claims] + source.texts)
     similarity = vectors[: len(claims)] @ vectors[len(claims) :].T
     numbers = np.array(source.numbers)
     for row, i in enumerate(claims):

@@ -85,6 +85,19 @@ def fmt_seconds(v: float | None) -> str:
     return "–" if v is None else f"{v:.1f} s"
 
 
+def reads(settings: dict) -> str:
+    """What the model read and how it sampled, in one sentence (older reports lack it).
+
+    >>> reads({"evidence_tokens": 250, "temperature": 0.1})
+    'The model read the selected sentences (250 tokens), at temperature 0.1.'
+    """
+    if "evidence_tokens" not in settings:
+        return "Evidence and temperature were not recorded by this run."
+    budget = settings["evidence_tokens"]
+    evidence = f"the selected sentences ({budget} tokens)" if budget else "whole passages"
+    return f"The model read {evidence}, at temperature {settings['temperature']}."
+
+
 def markdown(report: dict) -> str:
     summary = report["summary"]
     names = list(summary)
@@ -117,6 +130,8 @@ def markdown(report: dict) -> str:
             else ""
         )
         + ".",
+        "",
+        reads(report["settings"]),
         "",
         "Rates are value (count; Wilson 95% interval)."
         + (f" Wall time {timing['wall_s'] / 60:.1f} min." if timing.get("wall_s") else ""),
