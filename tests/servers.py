@@ -11,6 +11,16 @@ import httpx
 from tutor.api.launch import free_port
 
 
+def wait_for(condition, timeout_s: float = 120, every_s: float = 0.2) -> None:
+    """Poll `condition()` until it holds; the timeout only bounds a hang (an event that
+    never comes), it is not a speed check."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still not true after {timeout_s} s")
+        time.sleep(every_s)
+
+
 @contextlib.contextmanager
 def _process(args: list[str], env: dict, is_up, timeout_s: float = 180):
     """Run `tutor ARGS --port P`; yield the base URL once `is_up(url)` holds."""

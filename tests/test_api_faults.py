@@ -5,13 +5,12 @@ guessing, proxies, odd source ids, OpenAI parameters, a dying LLM server, a rebu
 a slow reader."""
 
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
 from conftest import course_env, make_settings
-from servers import free_port, running_llama_server, running_server
+from servers import free_port, running_llama_server, running_server, wait_for
 
 from tutor.sse import iter_sse
 
@@ -24,14 +23,6 @@ def gauge(url: str, name: str, headers: dict | None = None) -> float:
         if line.startswith(name + " "):
             return float(line.split()[-1])
     raise AssertionError(f"{name} is not in /metrics")
-
-
-def wait_for(condition, timeout_s: float = 120, every_s: float = 0.2) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"still not true after {timeout_s} s")
-        time.sleep(every_s)
 
 
 def model_is_free(url: str) -> bool:

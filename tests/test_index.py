@@ -3,7 +3,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -118,27 +117,45 @@ def test_empty_corpus_is_an_error_not_an_empty_index(tmp_path, small_model_path)
 def test_a_build_killed_midway_leaves_the_previous_index_answering(settings, embedder, tmp_path):
     build_index(settings, embedder=embedder)
     old_target = os.readlink(settings.index_dir)
+    builds = settings.data_dir / "builds"
     big = tmp_path / "big"
     big.mkdir()
     for i in range(400):
         (big / f"page{i}.md").write_text(
             f"# Page {i}\n\n" + f"Filler sentence {i} about optimisers and schedules. " * 40
         )
+    # The child builds through the same entry point as `tutor index` and reports each
+    # embedding batch; it is killed on the first one that leaves work to do, so the kill
+    # lands mid-embedding by construction, not after a guessed sleep.
+    child = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from tutor.config import Settings\n"
+        "from tutor.index import build_index\n"
+        "def progress(stage, done, total):\n"
+        "    print(stage, done, total, flush=True)\n"
+        "    if stage == 'embed' and 0 < done < total:\n"
+        "        sys.stdin.readline()  # hold here until killed\n"
+        "build_index(Settings(), [Path(sys.argv[1])], progress=progress)\n"
+    )
     env = dict(
         os.environ, TUTOR_DATA_DIR=str(settings.data_dir), TUTOR_CORPUS_DIR=str(settings.corpus_dir)
     )
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tutor.cli", "index", str(big)],
+        [sys.executable, "-c", child, str(big)],
         env=env,
-        stdout=subprocess.DEVNULL,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
+        text=True,
     )
-    builds = settings.data_dir / "builds"
-    deadline = time.monotonic() + 120
-    while len(list(builds.iterdir())) < 2 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    time.sleep(3)  # well into reading and embedding the 400 pages
-    assert proc.poll() is None, "the build finished before it could be interrupted"
+    for line in proc.stdout:
+        stage, done, total = line.split()
+        if stage == "embed" and 0 < int(done) < int(total):
+            break
+    else:
+        raise AssertionError("the build finished before it reached the middle of embedding")
+    assert len(list(builds.iterdir())) == 2  # the unfinished build is on disk beside the old
     proc.send_signal(signal.SIGKILL)
     proc.wait()
 
