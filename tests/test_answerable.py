@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from tutor.answer import Token, Tutor
+from tutor.answer import Retrieved, Token, Tutor
 from tutor.answerable import (
     FEATURES,
     GATES_FILE,
@@ -198,3 +198,74 @@ def test_measured_answers_are_cached_per_check_prompt_and_reused(course_tutor, s
     # Measured again, it is read from the cache, not asked again.
     again, _ = measure(tutor, rows, cache)
     assert again[0]["features"]["p_yes"] == p_yes and len(cache.read_text().splitlines()) == 3
+
+
+def _cascade(course_tutor, small_llm, sure: float, wide_threshold: float) -> Tutor:
+    # Selected sentences first; the whole passages' gate for a second look. Only P(yes)
+    # counts, so each decision is the real model's reading of what it was given.
+    settings = course_tutor.settings.model_copy(update={"evidence_tokens": 60})
+    p_yes_only = {"p_yes_logit": 1.0, "dense_top": 0.0}
+    sentences = AnswerGate(small_llm.model_id, p_yes_only, 0.0, 0.5, "sentences", sure=sure)
+    passages = AnswerGate(small_llm.model_id, p_yes_only, 0.0, wide_threshold)
+    retriever = course_tutor.retriever
+    return Tutor(settings, retriever, lambda: small_llm, gate=sentences, wide_gate=passages)
+
+
+def _whole(excerpts) -> bool:
+    return all(x.text == x.hit.chunk.text.strip() for x in excerpts)
+
+
+GAN_Q = "What does the discriminator in a GAN output?"
+
+
+def test_when_the_sentences_gate_is_not_sure_the_model_reads_the_whole_passages(
+    course_tutor, small_llm
+):
+    events = list(_cascade(course_tutor, small_llm, sure=1.0, wide_threshold=0.0).stream(GAN_Q))
+    selected, widened = [e.passages for e in events if isinstance(e, Retrieved)]
+    assert not _whole(selected) and _whole(widened)  # the client is told what is read now
+    answer = events[-1].answer
+    assert answer.timings["widened"] == 1 and not answer.abstained
+    assert [p["text"] for p in answer.retrieval] == [x.text for x in widened]
+    assert answer.usage["prompt_tokens"] > 0
+
+
+def test_the_whole_passages_gate_has_the_last_word_when_it_is_asked(course_tutor, small_llm):
+    answer = _cascade(course_tutor, small_llm, sure=1.0, wide_threshold=0.999).ask(GAN_Q)
+    assert answer.abstained and answer.timings["widened"] == 1
+    assert "do not seem to answer" in answer.abstain_reason
+
+
+def test_a_sure_sentences_gate_answers_from_the_sentences_without_a_second_look(
+    course_tutor, small_llm
+):
+    events = list(_cascade(course_tutor, small_llm, sure=0.0, wide_threshold=0.999).stream(GAN_Q))
+    (retrieved,) = [e for e in events if isinstance(e, Retrieved)]
+    answer = events[-1].answer
+    assert not _whole(retrieved.passages) and not answer.abstained
+    assert "widened" not in answer.timings
+
+
+def test_the_shortcut_level_is_the_lowest_that_lets_no_extra_unanswerable_question_through():
+    from tutor.evals.answer_gate import cascade_declined, choose_sure
+
+    p_yes_only = {"p_yes_logit": 1.0}
+    gate = AnswerGate("m", p_yes_only, 0.0, 0.5, "sentences")
+    wide = AnswerGate("m", p_yes_only, 0.0, 0.5)
+    rows, wide_rows = [], {}
+    # (sentences P(yes), whole passages P(yes), answerable)
+    for i, (s, w, ok) in enumerate(
+        [(0.95, 0.9, True), (0.8, 0.9, True), (0.7, 0.2, False), (0.6, 0.8, True),
+         (0.4, 0.3, False), (0.3, 0.7, True)]
+    ):  # fmt: skip
+        rows.append(_row(s, 0.5, ok, "answerable" if ok else "near_miss") | {"id": str(i)})
+        wide_rows[str(i)] = _row(w, 0.5, ok) | {"id": str(i)}
+    # At 0.9 only the first answers outright; the unanswerable 0.7 must still be asked
+    # again, so the level cannot go below it.
+    sure = choose_sure(rows, wide_rows, gate, wide, top=0.9)
+    assert sure == pytest.approx(0.8)
+    assert cascade_declined(rows, wide_rows, gate, wide, sure) == [
+        False, False, True, False, True, False
+    ]  # fmt: skip
+    # One of the two may get through: then the 0.7 question answers outright too.
+    assert choose_sure(rows, wide_rows, gate, wide, top=0.9, max_extra=0.5) == pytest.approx(0.6)

@@ -77,15 +77,19 @@ def test_the_best_sentence_is_kept_even_when_it_alone_exceeds_the_budget(embedde
     assert excerpts and "Mode collapse happens" in excerpts[0].text
 
 
+def asked_with(tutor, question: str, **settings):
+    saved = tutor.settings
+    tutor.settings = saved.model_copy(update=settings)
+    try:
+        return tutor.ask(question)
+    finally:
+        tutor.settings = saved
+
+
 def test_evidence_mode_answers_from_excerpts_and_cites_their_spans(course_tutor):
     question = "What is mode collapse in a GAN?"
-    whole = course_tutor.ask(question)
-    saved = course_tutor.settings
-    course_tutor.settings = saved.model_copy(update={"evidence_tokens": 120})
-    try:
-        answer = course_tutor.ask(question)
-    finally:
-        course_tutor.settings = saved
+    whole = asked_with(course_tutor, question, evidence_tokens=0)
+    answer = asked_with(course_tutor, question, evidence_tokens=120)
     assert not answer.abstained, answer.text
     # The prompt's parts are counted, and the evidence is a fraction of the whole passages.
     assert {"system", "evidence", "question"} <= answer.prompt_tokens.keys()

@@ -1,7 +1,9 @@
 """Question -> retrieval -> prompt -> streamed generation -> cited Answer. No HTTP here.
 
-`Tutor.stream` is the core: it yields Retrieved once, Token for every piece of
-text, and Done with the structured Answer; `Tutor.ask` just drains it.
+`Tutor.stream` is the core: it yields Retrieved (once, or a second time when the evidence is
+widened from selected sentences to whole passages: the last one is what the answer is
+written from), Token for every piece of text, and Done with the structured Answer;
+`Tutor.ask` just drains it.
 """
 
 from __future__ import annotations
@@ -225,6 +227,11 @@ def whole_passages(hits: Sequence[Hit]) -> list[Excerpt]:
     return [Excerpt(h, [(0, len(h.chunk.text))], h.score) for h in hits]
 
 
+def gated_hits(candidates: Sequence[Hit], top_k: int, settings: Settings) -> list[Hit]:
+    """The top `top_k` candidates that clear the cosine gate: the passages read whole."""
+    return [h for h in candidates[:top_k] if h.dense_score >= settings.min_dense_score]
+
+
 def count_usage(llm: LLMBackend, usage: dict[str, int], messages: list[Message], reply: str) -> int:
     """Add one model call's tokens to `usage`; returns the reply's token count."""
     completion = llm.count_tokens(reply) if reply else 0
@@ -284,6 +291,7 @@ class Tutor:
         path: LearningPath | None = None,
         gate: AnswerGate | None | object = _FOR_MODEL,
         premise_threshold: PremiseThreshold | None | object = _FOR_MODEL,
+        wide_gate: AnswerGate | None | object = _FOR_MODEL,
     ):
         self.settings = settings
         self.retriever = retriever
@@ -293,17 +301,37 @@ class Tutor:
         self._llm_lock = threading.Lock()
         self.llm_loads = 0  # how many times this tutor loaded its model: once, at most
         self._gate = gate
+        self._wide_gate = wide_gate
+        self._fitted_gates: dict[str, AnswerGate | None] = {}
         self._premise_threshold = premise_threshold
 
     @property
     def gate(self) -> AnswerGate | None:
-        """The answerability gate fitted for the loaded model (None: cosine gate only)."""
-        if self._gate is _FOR_MODEL:
-            evidence = evidence_kind(self.settings.evidence_tokens)
-            self._gate = (
-                load_gate(self.llm.model_id, evidence) if self.settings.answer_gate else None
-            )
-        return self._gate
+        """The answerability gate fitted for the loaded model and the evidence the settings
+        give it (None: cosine gate only)."""
+        if self._gate is not _FOR_MODEL:
+            return self._gate  # type: ignore[return-value]
+        if not self.settings.answer_gate:
+            return None
+        return self._fitted_gate(evidence_kind(self.settings.evidence_tokens))
+
+    @property
+    def wide_gate(self) -> AnswerGate | None:
+        """The whole passages' gate, for a second look when the sentences gate is not sure
+        it should answer (None: no second look; the sentences gate's threshold decides)."""
+        if self._wide_gate is not _FOR_MODEL:
+            return self._wide_gate  # type: ignore[return-value]
+        gate = self.gate
+        if not self.settings.evidence_widen or gate is None or gate.sure is None:
+            return None
+        return self._fitted_gate("passages")
+
+    def _fitted_gate(self, evidence: str) -> AnswerGate | None:
+        # Looked up per kind of evidence, so settings changed on a live tutor (benchmarks
+        # compare both kinds on one loaded model) get the gate fitted for what is read.
+        if evidence not in self._fitted_gates:
+            self._fitted_gates[evidence] = load_gate(self.llm.model_id, evidence)
+        return self._fitted_gates[evidence]
 
     @property
     def premise_threshold(self) -> PremiseThreshold | None:
@@ -475,10 +503,27 @@ class Tutor:
             # Quiz questions ask for a question, not an answer, and a stated premise is to be
             # checked, not declined (tutor.answerable): the gate is for the rest.
             t0 = time.perf_counter()
+            gate = self.gate
             answerability = self.answerability(system, evidence, question, passages, usage)
-            timings["answerable_s"] = time.perf_counter() - t0
             timings["check_prompt_tokens_reused"] = self.llm.last_stats.prompt_reused
-            if answerability < self.gate.threshold:
+            wide = self.wide_gate
+            if wide is not None and gate.sure is not None and answerability < gate.sure:
+                # Not sure the selected sentences answer it: read the whole passages and
+                # let their gate decide (tutor.answerable). The answer, if any, is then
+                # written from them, and the learner's client is told what it reads.
+                passages = whole_passages(
+                    gated_hits(candidates, top_k or self.settings.top_k, self.settings)
+                )
+                yield Retrieved(query, passages)
+                evidence, planted = screened_passages(passages, self.settings.planted_screen)
+                if planted:
+                    timings["planted_lines_dropped"] = planted
+                gate, timings["widened"] = wide, 1
+                answerability = self.answerability(
+                    system, evidence, question, passages, usage, gate=wide
+                )
+            timings["answerable_s"] = time.perf_counter() - t0
+            if answerability < gate.threshold:
                 text = self._abstain_text(candidates)
                 timings["first_token_s"] = time.perf_counter() - started
                 yield Token(text)
@@ -703,7 +748,8 @@ class Tutor:
             temperature=temperature,
             index_build=self.retriever.index.path.name,  # a rebuild invalidates everything
             model=(s.llm_backend, s.llm_model),
-            retrieval=(s.evidence_tokens, s.evidence_candidates, s.min_dense_score, s.rrf_k),
+            retrieval=(s.min_dense_score, s.rrf_k),
+            evidence=(s.evidence_tokens, s.evidence_candidates, s.evidence_widen),
             hint_guard=s.hint_guard,
             planted_screen=s.planted_screen,
             support=(s.support_min_similarity, s.support_weak_similarity, s.support_withhold),
@@ -766,28 +812,30 @@ class Tutor:
         question: str,
         passages: Sequence[Excerpt],
         usage: dict[str, int] | None = None,
+        gate: AnswerGate | None = None,
     ) -> float:
-        """P(answerable) from the calibrated gate: the model's P(yes) that the question can
-        be answered from the passages, with the best passage's cosine and the rarity of the
-        rarest name in the question that the passages lack. The prompt's tokens are added to `usage`
-        when given."""
-        assert self.gate is not None
+        """P(answerable) from the calibrated gate (`gate`, by default the one for the
+        configured evidence): the model's P(yes) that the question can be answered from the
+        passages, with the best passage's cosine and the rarity of the rarest name in the
+        question that the passages lack. The prompt's tokens are added to `usage` when
+        given."""
+        gate = gate or self.gate
+        assert gate is not None
         messages = check_messages(system, evidence, question)
         p_yes = self.llm.yes_probability(messages)
         if usage is not None:
             usage["prompt_tokens"] += self.llm.count_prompt_tokens(messages)
         features = gate_features(p_yes, passages, question, self.retriever.term_frequencies)
-        return self.gate.probability(features)
+        return gate.probability(features)
 
     def _evidence(
         self, query: str, candidates: list[Hit], top_k: int, timings: dict[str, float]
     ) -> list[Excerpt]:
         """What the model reads: the top passages whole (evidence_tokens=0), or the best
         sentences of the relevant candidates within the evidence budget."""
-        gate = self.settings.min_dense_score
         if not self.settings.evidence_tokens:
-            return whole_passages([h for h in candidates[:top_k] if h.dense_score >= gate])
-        gated = [h for h in candidates if h.dense_score >= gate]
+            return whole_passages(gated_hits(candidates, top_k, self.settings))
+        gated = [h for h in candidates if h.dense_score >= self.settings.min_dense_score]
         t0 = time.perf_counter()
         embedder = self.retriever.embedder
         excerpts = select_evidence(

@@ -23,7 +23,12 @@ answered, and the answer rules tell the model to correct a false premise.
 
 A gate is fitted for one model and one kind of evidence (whole passages, or the sentences
 selected within TUTOR_EVIDENCE_TOKENS): `load_gate` returns None when there is no such fit,
-and then only the cosine gate applies.
+and then only the cosine gate applies. The two work as a cascade: a few selected sentences
+are a quarter of the prompt of whole passages, but they sometimes lose the words a
+question turns on, and on them the model's "yes" separates answerable from near-miss less
+well (evals/results/answer_gate_sentences.json). So the sentences gate answers outright only
+when it is sure (`AnswerGate.sure`); otherwise the model reads the whole passages and the
+passages gate decides, at the cost of a second prompt for the doubtful questions only.
 """
 
 from __future__ import annotations
@@ -61,6 +66,11 @@ class AnswerGate:
     # What the model read when it was fitted: whole passages, or the selected sentences
     # (TUTOR_EVIDENCE_TOKENS > 0). Its P(yes) depends on it, so each gets its own fit.
     evidence: str = "passages"
+    # For the sentences gate, when whole passages can be read instead (TUTOR_EVIDENCE_WIDEN):
+    # at or above this the answer goes ahead on the sentences; below it the model reads the
+    # whole passages and their own gate decides. Fitted so that the shortcut lets through
+    # almost no question the passages' gate would decline (calibrate_answer_gate.py).
+    sure: float | None = None
     # How it was fitted and how it did on the held-out half (for reports, not for deciding).
     calibration: dict = field(default_factory=dict, compare=False)
 

@@ -135,6 +135,12 @@ class Settings(BaseSettings):
     evidence_candidates: int = Field(
         8, ge=1, le=50, description="Retrieved passages whose sentences compete as evidence."
     )
+    evidence_widen: bool = Field(
+        True,
+        description="With selected sentences (evidence_tokens > 0): when the answerability "
+        "gate is not sure the sentences answer the question, read the whole passages and let "
+        "their own gate decide (a second, longer prompt for doubtful questions only).",
+    )
     candidates_per_retriever: int = Field(
         30, ge=1, le=500, description="Hits taken from each of dense and BM25 before fusion."
     )

@@ -195,8 +195,56 @@ def declined(rows: list[dict], gate: AnswerGate | None) -> list[bool]:
     ]
 
 
+def cascade_declined(
+    rows: list[dict], wide_rows: dict[str, dict], gate: AnswerGate, wide: AnswerGate, sure: float
+) -> list[bool]:
+    """Whether each question is declined by the cascade (tutor.answerable): the cosine gate,
+    then the sentences `gate` answering outright at or above `sure`, else the whole
+    passages' gate `wide` on the same question's row in `wide_rows` (by id)."""
+    flags = []
+    for r in rows:
+        if r["features"] is None or not gated(r):
+            flags.append(r["features"] is None)
+        elif gate.probability(r["features"]) >= sure:
+            flags.append(False)
+        else:
+            w = wide_rows[r["id"]]
+            flags.append(w["features"] is None or not wide.answers(w["features"]))
+    return flags
+
+
+def choose_sure(
+    rows: list[dict],
+    wide_rows: dict[str, dict],
+    gate: AnswerGate,
+    wide: AnswerGate,
+    top: float,
+    max_extra: float = 0.0,
+) -> float:
+    """The lowest level at or above which the sentences gate may answer outright while the
+    cascade lets through at most `max_extra` (a share) more of the unanswerable `rows` than
+    it does with `top` as the level: the shortcut should cost no refusals. `wide_rows` need
+    only cover the gated rows below `top`."""
+    unanswerable = [not r["answerable"] for r in rows]
+
+    def let_through(level: float) -> int:
+        flags = cascade_declined(rows, wide_rows, gate, wide, level)
+        return sum(u and not f for u, f in zip(unanswerable, flags, strict=True))
+
+    allowed = let_through(top) + int(np.floor(max_extra * sum(unanswerable)))
+    levels = sorted(
+        {gate.probability(r["features"]) for r in rows if r["features"] is not None and gated(r)}
+        | {top}
+    )
+    return next(x for x in levels if x <= top and let_through(x) <= allowed)
+
+
 def rates(rows: list[dict], gate: AnswerGate | None) -> dict:
-    flags = declined(rows, gate)
+    return rates_of(rows, declined(rows, gate))
+
+
+def rates_of(rows: list[dict], flags: list[bool]) -> dict:
+    """False abstention and refusal recall (near misses and off-topic apart) of `flags`."""
     groups = {
         "false_abstention": [f for f, r in zip(flags, rows, strict=True) if r["answerable"]],
         "refusal_recall": [f for f, r in zip(flags, rows, strict=True) if not r["answerable"]],

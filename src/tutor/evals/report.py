@@ -90,11 +90,15 @@ def reads(settings: dict) -> str:
 
     >>> reads({"evidence_tokens": 250, "temperature": 0.1})
     'The model read the selected sentences (250 tokens), at temperature 0.1.'
+    >>> reads({"evidence_tokens": 0, "evidence_widen": True, "temperature": 0.0})
+    'The model read whole passages, at temperature 0.0.'
     """
     if "evidence_tokens" not in settings:
         return "Evidence and temperature were not recorded by this run."
     budget = settings["evidence_tokens"]
     evidence = f"the selected sentences ({budget} tokens)" if budget else "whole passages"
+    if budget and settings.get("evidence_widen"):
+        evidence += ", or whole passages where the gate was not sure of them"
     return f"The model read {evidence}, at temperature {settings['temperature']}."
 
 

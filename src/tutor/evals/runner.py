@@ -334,6 +334,7 @@ def run_eval(
             "temperature": settings.temperature,
             "evidence_tokens": settings.evidence_tokens,
             "evidence_candidates": settings.evidence_candidates,
+            "evidence_widen": settings.evidence_widen,
             "answer_gate": settings.answer_gate,
             "premise_check": settings.premise_check,
             "support_withhold": settings.support_withhold,
