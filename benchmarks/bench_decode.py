@@ -42,8 +42,8 @@ def answer_once(tutor, question: str) -> dict:
         "total_s": run.total_s,
         "completion_tokens": written,
         "decode_s": run.last_token_s - run.first_token_s if streamed else 0.0,
-        "decode_steps": answer.timings.get("decode_steps") if answer else None,
-        "draft_accepted": answer.timings.get("draft_accepted") if answer else None,
+        "decode_steps": answer.counts.get("decode_steps") if answer else None,
+        "draft_accepted": answer.counts.get("draft_accepted") if answer else None,
         "abstained": bool(answer and answer.abstained),
         "text": answer.text if answer else "",
     }

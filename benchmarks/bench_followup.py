@@ -36,6 +36,7 @@ def follow_up(tutor, case: dict) -> dict:
     run = timed(tutor.stream(case["question"], history=history))
     query = next((e.query for e in run.events if isinstance(e, Retrieved)), case["question"])
     timings = run.answer.timings if run.answer else {}
+    counts = run.answer.counts if run.answer else {}
     return {
         "id": case["id"],
         "first_token_s": run.first_token_s,
@@ -43,7 +44,7 @@ def follow_up(tutor, case: dict) -> dict:
         "query_changed": query != case["question"],
         "rewrite_s": timings.get("rewrite_s"),
         # Found in the cache by the first call after the rewrite (the answerability check).
-        "prompt_tokens_reused": timings.get("check_prompt_tokens_reused"),
+        "prompt_tokens_reused": counts.get("check_prompt_tokens_reused"),
         "abstained": bool(run.answer and run.answer.abstained),
     }
 

@@ -225,14 +225,14 @@ def test_when_the_sentences_gate_is_not_sure_the_model_reads_the_whole_passages(
     selected, widened = [e.passages for e in events if isinstance(e, Retrieved)]
     assert not _whole(selected) and _whole(widened)  # the client is told what is read now
     answer = events[-1].answer
-    assert answer.timings["widened"] == 1 and not answer.abstained
+    assert answer.counts["widened"] == 1 and not answer.abstained
     assert [p["text"] for p in answer.retrieval] == [x.text for x in widened]
     assert answer.usage["prompt_tokens"] > 0
 
 
 def test_the_whole_passages_gate_has_the_last_word_when_it_is_asked(course_tutor, small_llm):
     answer = _cascade(course_tutor, small_llm, sure=1.0, wide_threshold=0.999).ask(GAN_Q)
-    assert answer.abstained and answer.timings["widened"] == 1
+    assert answer.abstained and answer.counts["widened"] == 1
     assert "do not seem to answer" in answer.abstain_reason
 
 
@@ -243,7 +243,7 @@ def test_a_sure_sentences_gate_answers_from_the_sentences_without_a_second_look(
     (retrieved,) = [e for e in events if isinstance(e, Retrieved)]
     answer = events[-1].answer
     assert not _whole(retrieved.passages) and not answer.abstained
-    assert "widened" not in answer.timings
+    assert "widened" not in answer.counts
 
 
 def test_the_shortcut_level_is_the_lowest_that_lets_no_extra_unanswerable_question_through():

@@ -127,7 +127,7 @@ def test_hint_mode_never_streams_the_demanded_option(course_tutor, small_llm, de
         assert not text.lower().startswith("yes")
     draft = recorder.replies[0]
     if "C" in options_named(draft, OPTIONS) or draft.strip().lower().startswith("yes"):
-        assert answer.timings["hint_withheld_sentences"] >= 1  # the model leaked; we did not
+        assert answer.counts["hint_withheld_sentences"] >= 1  # the model leaked; we did not
     if "hint_redraft_s" in answer.timings:  # nothing of the first draft was left
         assert len(recorder.replies) == 2
         assert recorder.sent[1][-1]["content"].endswith(prompts.HINT_REDRAFT)

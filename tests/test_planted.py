@@ -39,7 +39,7 @@ def test_a_line_planted_for_the_ai_never_reaches_the_model(
     read = recorder.sent + recorder.checked  # answers, and the gate's yes/no checks
     prompts = "\n".join(m["content"] for messages in read for m in messages)
     assert "ZQ-4417" not in prompts and "minimax" in prompts
-    assert answer.timings["planted_lines_dropped"] >= 1
+    assert answer.counts["planted_lines_dropped"] >= 1
 
 
 def test_course_text_about_injection_and_chat_templates_is_kept():

@@ -48,10 +48,10 @@ def main() -> int:
             {
                 "id": record["id"],
                 "declined": answer.abstained,
-                "guarded": "hint_withheld_sentences" in timings,
+                "guarded": "hint_withheld_sentences" in answer.counts,
                 "redrafted": "hint_redraft_s" in timings,
-                "kept": timings.get("hint_kept_sentences"),
-                "generic_only": timings.get("hint_kept_sentences") == 0,
+                "kept": answer.counts.get("hint_kept_sentences"),
+                "generic_only": answer.counts.get("hint_kept_sentences") == 0,
                 "given_away": gives_away(
                     answer.text,
                     record["options"],

@@ -117,11 +117,11 @@ def main(rejudge: bool = False) -> int:
         plain = []
         for j, topic in enumerate(PLAIN, len(records) + 1):
             answer = tutor.ask(f"Quiz me on {topic}.", mode="quiz")
-            timings = answer.timings
+            counts = answer.counts
             plain.append(
                 {"topic": topic, "shown": answer.text, "declined": answer.abstained}
-                | {"rebuilt": bool(timings.get("quiz_rebuilt"))}
-                | {"dropped": int(timings.get("quiz_dropped_sentences", 0))}
+                | {"rebuilt": bool(counts.get("quiz_rebuilt"))}
+                | {"dropped": int(counts.get("quiz_dropped_sentences", 0))}
                 | {"answerability": answer.answerability, "reason": answer.abstain_reason}
             )
             progress(j, total)

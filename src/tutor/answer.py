@@ -95,6 +95,10 @@ class Answer:
     suggestions: list[str] = field(default_factory=list)
     retrieval: list[dict] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    # What the pipeline did to this answer, counted (not timed): prompt tokens llama.cpp
+    # reused from its cache, passage lines screened out, sentences withheld, whether the
+    # evidence was widened to whole passages, drafted tokens accepted.
+    counts: dict[str, int] = field(default_factory=dict)
     # Prompt tokens by part (system rules, evidence, question), counted with the model's
     # tokenizer where the backend has it: where an answer's time goes on a CPU.
     prompt_tokens: dict[str, int] = field(default_factory=dict)
@@ -432,6 +436,7 @@ class Tutor:
                 yield from self._replay(stored, started, studied, question, matched)
                 return
         timings: dict[str, float] = {}
+        counts: dict[str, int] = {}
         grading = quiz_question_to_grade(history) if mode == "quiz" else None
         query = question
         if grading:
@@ -467,6 +472,7 @@ class Tutor:
                 suggestions=self._suggestions(candidates) if abstained else [],
                 retrieval=[x.to_dict() for x in passages],
                 timings=timings,
+                counts=counts,
                 prompt_tokens=prompt_tokens,
                 usage=usage,
                 truncated=truncated,
@@ -495,7 +501,7 @@ class Tutor:
 
         evidence, planted = screened_passages(passages, self.settings.planted_screen)
         if planted:
-            timings["planted_lines_dropped"] = planted
+            counts["planted_lines_dropped"] = planted
         system = prompts.system_prompt(
             mode, level, self.settings.prompt_canary, grading=grading is not None
         )
@@ -505,7 +511,7 @@ class Tutor:
             t0 = time.perf_counter()
             gate = self.gate
             answerability = self.answerability(system, evidence, question, passages, usage)
-            timings["check_prompt_tokens_reused"] = self.llm.last_stats.prompt_reused
+            counts["check_prompt_tokens_reused"] = self.llm.last_stats.prompt_reused
             wide = self.wide_gate
             if wide is not None and gate.sure is not None and answerability < gate.sure:
                 # Not sure the selected sentences answer it: read the whole passages and
@@ -517,8 +523,8 @@ class Tutor:
                 yield Retrieved(query, passages)
                 evidence, planted = screened_passages(passages, self.settings.planted_screen)
                 if planted:
-                    timings["planted_lines_dropped"] = planted
-                gate, timings["widened"] = wide, 1
+                    counts["planted_lines_dropped"] = planted
+                gate, counts["widened"] = wide, 1
                 answerability = self.answerability(
                     system, evidence, question, passages, usage, gate=wide
                 )
@@ -607,17 +613,17 @@ class Tutor:
         truncated = completion >= max_tokens
         # Prompt tokens the model found in its cache (shared rules, the passages the
         # answerability check read), not read again: where the first token's time is saved.
-        timings["prompt_tokens_reused"] = self.llm.last_stats.prompt_reused
+        counts["prompt_tokens_reused"] = self.llm.last_stats.prompt_reused
         if (stats := self.llm.last_stats).drafted:  # speculative decoding was on
-            timings["decode_steps"] = stats.decode_steps
-            timings["draft_accepted"] = stats.accepted
+            counts["decode_steps"] = stats.decode_steps
+            counts["draft_accepted"] = stats.accepted
         if quiz_guarded and raw and not is_abstention(raw):
             chunk = passages[0].hit.chunk
             quiz = guard_quiz(raw, (chunk.heading_path or [chunk.title])[-1])
             timings.setdefault("first_token_s", time.perf_counter() - started)
             if quiz.dropped or quiz.rebuilt:
-                timings["quiz_dropped_sentences"] = quiz.dropped
-                timings["quiz_rebuilt"] = quiz.rebuilt
+                counts["quiz_dropped_sentences"] = quiz.dropped
+                counts["quiz_rebuilt"] = int(quiz.rebuilt)
             if not quiz.rebuilt and self.gate is not None:
                 # The model writes a question even where the passages hold no answer to it
                 # (tutor.quiz): the gate decides, before the learner sees it.
@@ -648,8 +654,8 @@ class Tutor:
             guarded = guard_hint(raw, question, redraft)
             timings.setdefault("first_token_s", time.perf_counter() - started)
             if guarded.withheld:
-                timings["hint_withheld_sentences"] = guarded.withheld
-                timings["hint_kept_sentences"] = guarded.kept
+                counts["hint_withheld_sentences"] = guarded.withheld
+                counts["hint_kept_sentences"] = guarded.kept
                 raw = guarded.text
                 yield Token(parse_citations(raw, len(passages)).text)
             else:
@@ -685,7 +691,7 @@ class Tutor:
         text = cite_each_sentence(text, sentences, withhold)
         timings["support_s"] = time.perf_counter() - t0
         if withheld := sum(x.withheld for x in sentences):
-            timings["withheld_sentences"] = withheld
+            counts["withheld_sentences"] = withheld
         if withheld and not any(x.supported is not None and not x.withheld for x in sentences):
             text = f"{lead}\n\n{self._abstain_text(candidates)}".lstrip()
             reason = "no sentence of the draft answer is backed by the passages"

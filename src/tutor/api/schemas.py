@@ -142,6 +142,11 @@ class AnswerOut(BaseModel):
     suggestions: list[str] = []
     retrieval: list[dict] = []
     timings: dict[str, float] = {}
+    counts: dict[str, int] = Field(
+        {},
+        description="What the pipeline did to the answer, counted: prompt tokens reused, "
+        "sentences withheld, evidence widened.",
+    )
     prompt_tokens: dict[str, int] = {}
     usage: dict[str, int] = {}
     truncated: bool = False
