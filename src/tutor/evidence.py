@@ -7,7 +7,8 @@ candidates' sentences are scored against the question (embedding similarity fuse
 keyword score, plus the passage's own retrieval rank), low-value text (exercises, reference
 lists, link lists, code) is pushed down, and the best sentences are kept until the budget is
 spent. Each kept sentence pulls in the one before it when it opens with a reference word
-("This", "It", ...), so an excerpt still makes sense on its own. The kept sentences of one
+("This", "It", ...), and a kept list item the line that introduces its list ("Topics:"), so
+an excerpt still makes sense on its own. The kept sentences of one
 passage form one excerpt (adjacent ones merged into one span, gaps shown as [...]), and the
 excerpt keeps its character spans in the passage, so a citation points at the exact text
 the model read.
@@ -35,6 +36,8 @@ _REFERS_BACK = re.compile(
     r"therefore|hence|so|then|also|instead|similarly|in this|in that|as a result)\b",
     re.IGNORECASE,
 )
+_BARE_MARKER = re.compile(r"(?:[-*+]|\d+[.)])")
+_LIST_ITEM = re.compile(r"^(?:[-*+]|\d+[.)])\s")
 _LOW_VALUE_HEADING = re.compile(
     r"\b(exercises?|references|bibliography|further reading|resources|discussions?|"
     r"see also|acknowledg\w*|table of contents|navigation)\b",
@@ -130,7 +133,15 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
                 s += 1
         if e - s > 0:
             out.append((s, e))
-    return out
+    # "1. Explain ..." splits after "1." (a full stop before a capital): join a bare list
+    # marker to the text it numbers.
+    joined: list[tuple[int, int]] = []
+    for s, e in out:
+        if joined and _BARE_MARKER.fullmatch(text[joined[-1][0] : joined[-1][1]]):
+            joined[-1] = (joined[-1][0], e)
+        else:
+            joined.append((s, e))
+    return joined
 
 
 def _words(text: str) -> list[str]:
@@ -191,6 +202,34 @@ def _ranks(values: Sequence[float]) -> list[int]:
     return ranks
 
 
+def context_before(
+    units: Sequence[tuple[int, int, int]], texts: Sequence[str], i: int
+) -> list[int]:
+    """The units a chosen sentence needs before it to make sense on its own, from its own
+    passage: the sentence it refers back to ("This ...", "It ..."), or, for a list item, the
+    line that introduces its list ("Topics:"), so an item is never read as a bare claim."""
+    passage = units[i][0]
+    text = texts[i].lstrip()
+    after_intro = texts[i - 1].strip().endswith(":") if i > 0 else False
+    if (
+        i > 0
+        and units[i - 1][0] == passage
+        and (_REFERS_BACK.match(text.lstrip("*- ")) or after_intro)
+    ):
+        return [i - 1]  # "This ...", or the text after "Topics:" on the same line
+    if not _LIST_ITEM.match(text):
+        return []
+    j = i - 1
+    while j >= 0 and units[j][0] == passage and i - j <= 12:
+        before = texts[j].strip()
+        if before.endswith(":"):
+            return [j]
+        if not _LIST_ITEM.match(before):
+            return []  # the list follows a plain sentence: nothing introduces it
+        j -= 1
+    return []
+
+
 def select_evidence(
     query: str,
     hits: Sequence[Hit],
@@ -202,7 +241,7 @@ def select_evidence(
     rrf_k: int = 20,
 ) -> list[Excerpt]:
     """The best sentences of `hits` for `query`, merged into at most `max_excerpts` excerpts
-    whose text fits `budget_tokens`, strongest first."""
+    whose text fits `budget_tokens`, in the order of `hits`."""
     units: list[tuple[int, int, int]] = []  # (hit index, start, end)
     for h, hit in enumerate(hits):
         units += [(h, s, e) for s, e in sentence_spans(hit.chunk.text)]
@@ -226,13 +265,12 @@ def select_evidence(
     spent = 0
     seen_words: list[set[str]] = []
     for i in sorted(range(len(units)), key=lambda i: -scores[i]):
+        if sum(c.isalpha() for c in texts[i]) < 3:
+            continue  # a rule ("---"), a bare number or symbol: nothing to read
         words = set(_words(texts[i]))
         if any(words and len(words & other) / len(words) > 0.8 for other in seen_words):
             continue  # near-duplicate of a sentence already chosen
-        group = [i]
-        # A sentence that refers back brings the one before it from the same passage.
-        if i > 0 and units[i - 1][0] == units[i][0] and _REFERS_BACK.match(texts[i].lstrip("*- ")):
-            group.insert(0, i - 1)
+        group = context_before(units, texts, i) + [i]
         new = [j for j in group if j not in chosen]
         cost = sum(count_tokens(texts[j]) for j in new)
         if spent + cost > budget_tokens and spent:
@@ -260,5 +298,7 @@ def select_evidence(
         else:
             excerpt.spans.append((s, e))
             excerpt.score = max(excerpt.score, scores[i])
-    # Strongest first: the model reads the best evidence first.
-    return sorted(by_hit.values(), key=lambda x: -x.score)
+    # In retrieval's order, as whole passages are given: the passage ranked first on its whole
+    # text leads (ordering by the best single sentence let a passage with one lucky sentence
+    # lead, and the model answers from what it reads first).
+    return [by_hit[h] for h in sorted(by_hit)]
