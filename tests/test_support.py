@@ -111,6 +111,22 @@ def test_citing_each_sentence_keeps_the_layout_and_what_is_not_a_claim():
     )
 
 
+def test_a_displayed_formula_is_one_unit_shown_as_written():
+    formula = "$$\n\\frac{df(x)}{dx} = \\frac{f(x + h) - f(x - h)}{2h} \\text{(use this one)}\n$$"
+    text = f"The centered difference is better [2]:\n\n{formula}\n\nHere h is tiny [2]."
+    units = answer_sentences(text)
+    assert units == ["The centered difference is better [2]:", formula, "Here h is tiny [2]."]
+    assert not is_claim(formula)
+    sentences = [
+        SentenceSupport(units[0], [2], 0.9, True, "backed"),
+        SentenceSupport(formula, [], None, None),
+        SentenceSupport(units[2], [1], 0.3, False, "not_found"),
+    ]
+    shown = cite_each_sentence(text, sentences, ("not_found",))
+    # No marker lands inside the formula, and it stays whole when a sentence beside it goes.
+    assert shown == f"The centered difference is better [2]:\n\n{formula}"
+
+
 def test_an_explanation_with_no_backed_sentence_is_declined(course_tutor):
     # A threshold no sentence can reach makes every claim unbacked: what is left is not an
     # answer, so the tutor declines instead of showing an empty or unbacked one.

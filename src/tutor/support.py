@@ -43,6 +43,10 @@ _MARKERS = re.compile(r"\s*\[(\d+)\]")
 # A sentence ends at its stop and the markers after it, also at the end of the text.
 _ANSWER_SENTENCE_END = re.compile(r"(?<=[.!?])(?:\s*\[\d+\])*[.!?]?(?:\s+(?=\S)|\s*$)|\n+")
 _WORD = re.compile(r"[A-Za-z]{2,}")
+# A displayed formula ($$ ... $$ or \[ ... \]) is one unit, shown as written: split at its
+# line breaks it became claims of LaTeX words, got a marker inside the formula (which then
+# no longer renders), or was taken out and left an empty $$ $$ behind.
+_DISPLAY_MATH = re.compile(r"\$\$.+?\$\$|\\\[.+?\\\]", re.S)
 
 
 def without_markers(sentence: str) -> str:
@@ -87,6 +91,15 @@ def answer_sentences(text: str) -> list[str]:
     ['A marker after the stop. [1]', 'Next one. [2]']
     """
     out, start = [], 0
+    for formula in _DISPLAY_MATH.finditer(text):
+        out += _prose_sentences(text[start : formula.start()])
+        out.append(formula.group(0))
+        start = formula.end()
+    return out + _prose_sentences(text[start:])
+
+
+def _prose_sentences(text: str) -> list[str]:
+    out, start = [], 0
     for match in _ANSWER_SENTENCE_END.finditer(text):
         # The closing markers belong to the sentence they follow.
         end = match.end() - len(match.group(0)) + len(match.group(0).rstrip())
@@ -98,6 +111,8 @@ def answer_sentences(text: str) -> list[str]:
 
 def is_claim(sentence: str) -> bool:
     plain = without_markers(sentence)
+    if _DISPLAY_MATH.fullmatch(plain):
+        return False  # a formula is shown, not claimed; the sentences around it say what it is
     return not plain.endswith("?") and len(_WORD.findall(plain)) >= 4
 
 
