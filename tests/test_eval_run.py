@@ -109,6 +109,9 @@ def test_a_run_compared_with_itself_differs_in_no_case(smoke_run):
         assert row["a_better"] == row["b_better"] == 0
     first, second = compared["headline"]["unanswerable.refusal_recall"]
     assert first == second
+    difference = compared["key_fact_recall_difference"]
+    assert difference["cases"] == 1  # the one answerable case of --limit 1
+    assert difference["mean"] == 0 and difference["ci95"] == [0, 0]
 
 
 def test_attack_cases_carry_the_runs_marker_and_canary_detection(smoke_run):
