@@ -61,7 +61,12 @@ def answer_once(tutor, question: str) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--budget", type=int, default=250, help="evidence tokens to compare")
+    parser.add_argument(
+        "--budget",
+        type=int,
+        default=Settings.model_fields["evidence_tokens"].default,
+        help="evidence tokens to compare with whole passages (default: the tutor's default)",
+    )
     parser.add_argument("--cases", type=int, default=30)
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/evidence.json"))

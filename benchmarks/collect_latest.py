@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from tutor.config import Settings
+
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
@@ -21,7 +23,7 @@ def read(name: str) -> dict | None:
 def main() -> None:
     decode, index, cache = read("decode.json"), read("index.json"), read("cache.json")
     overhead, prefill = read("overhead.json"), read("prefill.json")
-    followup = read("followup.json")
+    followup, evidence = read("followup.json"), read("evidence.json")
     latest: dict = {"sources": {}}
     if decode:
         now = decode["summary"].get("lookup 4") or decode["summary"]["plain"]
@@ -63,6 +65,20 @@ def main() -> None:
         latest["sources"]["overhead"] = {
             k: overhead[k] for k in ("date", "machine", "model", "cases", "llama_cpp_build")
         }
+    if evidence:
+        # The newest answer timings, of the default (selected sentences), measured beside
+        # whole passages in one run: they supersede bench_overhead's.
+        budget = Settings.model_fields["evidence_tokens"].default
+        now = evidence["summary"].get(f"evidence {budget}")
+        if now:
+            latest |= {k: now[k] for k in ("first_token_p50_s", "first_token_p95_s", "total_p50_s")}
+            latest["total_p95_s"] = now["total_p95_s"]
+            latest["first_token_vs_whole_passages"] = round(
+                evidence["ratios"]["first_token_p50"], 3
+            )
+            latest["sources"]["evidence"] = {
+                k: evidence[k] for k in ("date", "machine", "model", "cases")
+            } | {"evidence_tokens": budget}
     if prefill and prefill.get("ratios"):
         latest["prefill_tokens_per_s"] = prefill["summary"]["installed"]["prefill_tokens_per_s"]
         latest["prefill_speedup_vs_baseline_build"] = prefill["ratios"]["prefill_speed"]

@@ -74,7 +74,7 @@ def test_a_smoke_run_writes_all_three_reports(smoke_run):
     assert len(ours["adversarial"]["attack_success"]["ci95"]) == 2
 
     # What the model read and how it sampled, so two runs can be told apart.
-    assert report["settings"]["evidence_tokens"] == 0
+    assert report["settings"]["evidence_tokens"] == 400  # selected sentences, the default
     assert report["settings"]["temperature"] == 0.1
 
     md = (out / "report.md").read_text()

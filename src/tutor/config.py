@@ -126,11 +126,13 @@ class Settings(BaseSettings):
         "direction ('A to B' / 'B to A'); see evals/results/cache_match.json.",
     )
     evidence_tokens: int = Field(
-        0,
+        400,
         ge=0,
         le=8192,
         description="Prompt tokens of evidence: the sentences of the retrieved passages that "
-        "best match the question, up to this budget. 0 gives the model whole passages.",
+        "best match the question, up to this budget. 0 gives the model whole passages. 400: "
+        "no worse than whole passages in the paired eval, first token 0.88x "
+        "(docs/evals.md, docs/benchmarks.md).",
     )
     evidence_candidates: int = Field(
         8, ge=1, le=50, description="Retrieved passages whose sentences compete as evidence."
