@@ -78,7 +78,10 @@ def test_a_smoke_run_writes_all_three_reports(smoke_run):
     assert report["settings"]["temperature"] == 0.1
 
     md = (out / "report.md").read_text()
-    assert "The model read whole passages, at temperature 0.1." in md
+    assert (
+        "The model read the selected sentences (400 tokens), or whole passages where the gate "
+        "was not sure of them, at temperature 0.1." in md
+    )
     assert "| Metric | ours | baseline | closed_book |" in md and "Wilson 95% interval" in md
     assert "Multiple choice, strict accuracy" in md
     assert "not results" in md and "Where the time goes" in md
