@@ -136,7 +136,11 @@ def main() -> None:
         pair = [figure(s, section, metric) for s in summaries]
         if not any(pair):
             continue
-        shown = [f"{x['value']:.3f} ({x['k']:g}/{x['n']})" if x else "-" for x in pair]
+        # A rate over no cases (every answer declined) has no value: shown as "-".
+        shown = [
+            f"{x['value']:.3f} ({x['k']:g}/{x['n']})" if x and x["value"] is not None else "-"
+            for x in pair
+        ]
         print(f"{section + '.' + metric:44} {shown[0]:>16} {shown[1]:>16}")
         headline[f"{section}.{metric}"] = pair
     latency = [s.get("latency", {}) for s in summaries]
