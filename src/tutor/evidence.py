@@ -27,8 +27,9 @@ from tutor.retrieve import Hit
 
 # Sentence ends: after . ! ? : followed by space and a capital/digit/quote/bracket, at blank
 # lines, and before list items, so bullet lists split into their items.
+_LIST_MARKER = r"(?:[-*+]|\d+[.)])"  # "- ", "* ", "1. ", "2) "
 _SENTENCE_END = re.compile(
-    r"(?<=[.!?:])\s+(?=[A-Z0-9\"'(\[`*])|\n\s*\n|\n(?=\s*(?:[-*+]|\d+[.)])\s)"
+    r"(?<=[.!?:])\s+(?=[A-Z0-9\"'(\[`*])|\n\s*\n|\n(?=\s*" + _LIST_MARKER + r"\s)"
 )
 _WORD = re.compile(r"[a-z0-9]+")
 _REFERS_BACK = re.compile(
@@ -36,8 +37,8 @@ _REFERS_BACK = re.compile(
     r"therefore|hence|so|then|also|instead|similarly|in this|in that|as a result)\b",
     re.IGNORECASE,
 )
-_BARE_MARKER = re.compile(r"(?:[-*+]|\d+[.)])")
-_LIST_ITEM = re.compile(r"^(?:[-*+]|\d+[.)])\s")
+_BARE_MARKER = re.compile(_LIST_MARKER)
+_LIST_ITEM = re.compile(_LIST_MARKER + r"\s")
 _LOW_VALUE_HEADING = re.compile(
     r"\b(exercises?|references|bibliography|further reading|resources|discussions?|"
     r"see also|acknowledg\w*|table of contents|navigation)\b",
@@ -210,11 +211,9 @@ def context_before(
     line that introduces its list ("Topics:"), so an item is never read as a bare claim."""
     passage = units[i][0]
     text = texts[i].lstrip()
-    after_intro = texts[i - 1].strip().endswith(":") if i > 0 else False
-    if (
-        i > 0
-        and units[i - 1][0] == passage
-        and (_REFERS_BACK.match(text.lstrip("*- ")) or after_intro)
+    follows_in_passage = i > 0 and units[i - 1][0] == passage
+    if follows_in_passage and (
+        _REFERS_BACK.match(text.lstrip("*- ")) or texts[i - 1].rstrip().endswith(":")
     ):
         return [i - 1]  # "This ...", or the text after "Topics:" on the same line
     if not _LIST_ITEM.match(text):
